@@ -1,0 +1,1 @@
+"""Lead acquisition: imports of bought lists and history, cleaning, dedupe, merges."""

@@ -1,0 +1,1 @@
+"""Lead generation: forms, landing pages, lead magnets, tracking, consent (issue: generation)."""

@@ -1,0 +1,33 @@
+"""How a value a person typed becomes the one value Leadflow stores."""
+
+from email_validator import EmailNotValidError, validate_email
+
+
+class InvalidEmail(ValueError):
+    pass
+
+
+def normalise_email(raw: str | None) -> str | None:
+    """Trimmed and lower-cased, so case and whitespace never make a second contact.
+
+    The whole address is lower-cased: mailbox names are case-sensitive in theory (RFC 5321)
+    but no provider we know treats them so, and users expect Ann@X.com to be ann@x.com.
+    """
+    if raw is None:
+        return None
+    value = raw.strip().lower()
+    return value or None
+
+
+def validate_email_address(raw: str) -> str:
+    """The normalised address, or InvalidEmail with a reason a person can read."""
+    value = normalise_email(raw)
+    if value is None:
+        raise InvalidEmail("Enter an email address.")
+    try:
+        # Syntax and domain form only: no DNS look-up, which would make saving a contact
+        # depend on the network (and this product runs on closed networks too).
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(str(exc)) from exc
+    return result.normalized.lower()

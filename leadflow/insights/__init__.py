@@ -1,0 +1,1 @@
+"""Measurement: metrics, attribution, dashboards, reports. Reads everything; nothing imports it."""

@@ -1,0 +1,1 @@
+"""Nurture: templates, broadcasts, sequences, follow-ups, sending, A/B tests."""

@@ -1,0 +1,1 @@
+"""Qualification: segments, personas, scoring, lifecycle rules, routing, SLAs."""

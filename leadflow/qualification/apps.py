@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class QualificationConfig(AppConfig):
+    name = "leadflow.qualification"
+    label = "qualification"
+    verbose_name = "Qualification"
