@@ -55,7 +55,8 @@ def on_validation_error(request: HttpRequest, exc: ValidationError):
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError):
     return api.create_response(
-        request, {"detail": "Authentication required: send Authorization: Bearer <API key>."},
+        request,
+        {"detail": "Authentication required: send Authorization: Bearer <API key>."},
         status=401,
     )
 

@@ -129,13 +129,18 @@ AUTH_PASSWORD_VALIDATORS = [
 
 REDIS_URL = os.environ.get("LEADFLOW_REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     # The database cache is shared by every web process and worker, so throttles and
     # rate limits hold across processes without another service to run.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
-                          "LOCATION": "leadflow_cache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "leadflow_cache",
+        }
+    }
 
 TASKS = {
     "default": {

@@ -44,8 +44,12 @@ def items_for(user: User, current_path: str) -> list[dict]:
         except NoReverseMatch:
             continue
         items.append(
-            {"label": item.label, "url": url, "icon": item.icon,
-             "active": current_path.startswith(url) and url != "/"
-             or current_path == url}
+            {
+                "label": item.label,
+                "url": url,
+                "icon": item.icon,
+                # A section stays highlighted on its sub-pages (/contacts/42/ under /contacts/).
+                "active": current_path.startswith(url),
+            }
         )
     return items

@@ -18,7 +18,10 @@ def _login_throttled(request: HttpRequest, *, increment: bool) -> bool:
         request, group="login-ip", key="ip", rate=settings.LOGIN_RATE, increment=increment
     )
     by_user = is_ratelimited(
-        request, group="login-user", key=_username_key, rate=settings.LOGIN_RATE,
+        request,
+        group="login-user",
+        key=_username_key,
+        rate=settings.LOGIN_RATE,
         increment=increment,
     )
     return by_ip or by_user

@@ -84,9 +84,17 @@ class ContactFilter:
     @property
     def active(self) -> bool:
         return any(
-            (self.search, self.stage, self.owner is not None, self.unassigned,
-             self.channel is not None, self.campaign is not None, self.company is not None,
-             self.score_min is not None, self.score_max is not None)
+            (
+                self.search,
+                self.stage,
+                self.owner is not None,
+                self.unassigned,
+                self.channel is not None,
+                self.campaign is not None,
+                self.company is not None,
+                self.score_min is not None,
+                self.score_max is not None,
+            )
         )
 
 
@@ -135,7 +143,11 @@ class Page:
 
 
 def paginate_contacts(
-    contacts: QuerySet[Contact], *, sort: str = DEFAULT_SORT, cursor: str = "", limit: int = 50,
+    contacts: QuerySet[Contact],
+    *,
+    sort: str = DEFAULT_SORT,
+    cursor: str = "",
+    limit: int = 50,
     backwards: bool = False,
 ) -> Page:
     """One page in keyset order: the query seeks to the cursor through the sort's index

@@ -92,10 +92,17 @@ def create_contact(*, actor: User | None, source: str = "manual", **fields: Any)
     except IntegrityError as exc:
         # Two requests racing on the same address: the unique index decides, we explain.
         raise DuplicateContact("A contact with this email or external id already exists.") from exc
-    record_activity(contact=contact, kind=ActivityKind.CREATED, actor=actor, data={"source": source})
+    record_activity(
+        contact=contact, kind=ActivityKind.CREATED, actor=actor, data={"source": source}
+    )
     StageChange.objects.create(
-        contact=contact, from_stage="", to_stage=stage, changed_at=contact.created_at,
-        actor=actor, source=source, reason="Contact created",
+        contact=contact,
+        from_stage="",
+        to_stage=stage,
+        changed_at=contact.created_at,
+        actor=actor,
+        source=source,
+        reason="Contact created",
     )
     _emit(events.contact_created, contact_id=contact.pk)
     return contact
@@ -159,11 +166,19 @@ def change_stage(
     contact.lifecycle_stage = to_stage
     contact.save(update_fields=["lifecycle_stage", "updated_at"])
     StageChange.objects.create(
-        contact=contact, from_stage=from_stage, to_stage=to_stage, changed_at=now,
-        actor=actor, source=source or ("user" if actor else "system"), reason=reason,
+        contact=contact,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        changed_at=now,
+        actor=actor,
+        source=source or ("user" if actor else "system"),
+        reason=reason,
     )
     record_activity(
-        contact=contact, kind=ActivityKind.STAGE_CHANGED, actor=actor, occurred_at=now,
+        contact=contact,
+        kind=ActivityKind.STAGE_CHANGED,
+        actor=actor,
+        occurred_at=now,
         data={"from": from_stage, "to": to_stage, "reason": reason},
     )
     _emit(events.stage_changed, contact_id=contact.pk, from_stage=from_stage, to_stage=to_stage)
@@ -187,7 +202,9 @@ def add_note(*, contact: Contact, actor: User | None, text: str) -> Activity:
     text = text.strip()
     if not text:
         raise InvalidContact("A note needs some text.")
-    return record_activity(contact=contact, kind=ActivityKind.NOTE, actor=actor, data={"text": text})
+    return record_activity(
+        contact=contact, kind=ActivityKind.NOTE, actor=actor, data={"text": text}
+    )
 
 
 @transaction.atomic

@@ -29,7 +29,10 @@ class Deal(models.Model):
         "contacts.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="deals",
     )
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
@@ -52,7 +55,9 @@ class Deal(models.Model):
             models.Index(fields=["won_at"], name="deal_won_at"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="deal_amount_not_negative"
+            ),
             models.CheckConstraint(
                 condition=~models.Q(stage="won") | models.Q(won_at__isnull=False),
                 name="won_deal_has_won_at",

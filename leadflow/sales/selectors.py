@@ -16,6 +16,8 @@ def list_visible_deals(*, user: User) -> QuerySet[Deal]:
 
 
 def list_contact_deals(*, contact_id: int) -> QuerySet[Deal]:
-    return Deal.objects.filter(contact_id=contact_id).select_related("owner").order_by(
-        "-created_at", "-id"
+    return (
+        Deal.objects.filter(contact_id=contact_id)
+        .select_related("owner")
+        .order_by("-created_at", "-id")
     )

@@ -34,9 +34,15 @@ def create_deal(*, contact: Contact, actor: User | None, **fields: Any) -> Deal:
         raise InvalidDeal("amount: a deal cannot be worth less than nothing.")
     deal = Deal.objects.create(contact=contact, **fields)
     record_activity(
-        contact=contact, kind=ActivityKind.DEAL_CREATED, actor=actor,
-        data={"deal_id": deal.pk, "name": deal.name, "amount": str(deal.amount),
-              "currency": deal.currency},
+        contact=contact,
+        kind=ActivityKind.DEAL_CREATED,
+        actor=actor,
+        data={
+            "deal_id": deal.pk,
+            "name": deal.name,
+            "amount": str(deal.amount),
+            "currency": deal.currency,
+        },
     )
     _emit(events.deal_created, deal_id=deal.pk, contact_id=contact.pk)
     if stage != DealStage.QUALIFICATION:
@@ -57,14 +63,26 @@ def move_deal(*, deal: Deal, stage: str, actor: User | None, lost_reason: str = 
     deal.lost_reason = lost_reason if stage == DealStage.LOST else ""
     deal.save()
     if stage == DealStage.WON:
-        record_activity(contact=deal.contact, kind=ActivityKind.DEAL_WON, actor=actor,
-                        data={"deal_id": deal.pk, "amount": str(deal.amount),
-                              "currency": deal.currency})
-        _emit(events.deal_won, deal_id=deal.pk, contact_id=deal.contact_id,
-              amount=str(deal.amount), currency=deal.currency)
+        record_activity(
+            contact=deal.contact,
+            kind=ActivityKind.DEAL_WON,
+            actor=actor,
+            data={"deal_id": deal.pk, "amount": str(deal.amount), "currency": deal.currency},
+        )
+        _emit(
+            events.deal_won,
+            deal_id=deal.pk,
+            contact_id=deal.contact_id,
+            amount=str(deal.amount),
+            currency=deal.currency,
+        )
     elif stage == DealStage.LOST:
-        record_activity(contact=deal.contact, kind=ActivityKind.DEAL_LOST, actor=actor,
-                        data={"deal_id": deal.pk, "reason": lost_reason})
+        record_activity(
+            contact=deal.contact,
+            kind=ActivityKind.DEAL_LOST,
+            actor=actor,
+            data={"deal_id": deal.pk, "reason": lost_reason},
+        )
         _emit(events.deal_lost, deal_id=deal.pk, contact_id=deal.contact_id, reason=lost_reason)
     return deal
 

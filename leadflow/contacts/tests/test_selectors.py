@@ -65,8 +65,11 @@ def test_keyset_pages_walk_every_contact_once_in_both_directions():
         assert sorted(seen) == sorted(c.pk for c in contacts), sort
         assert len(seen) == len(set(seen)), sort
         back = selectors.paginate_contacts(
-            selectors.Contact.objects.all(), sort=sort, cursor=pages[-1].prev_cursor,
-            limit=5, backwards=True,
+            selectors.Contact.objects.all(),
+            sort=sort,
+            cursor=pages[-1].prev_cursor,
+            limit=5,
+            backwards=True,
         )
         assert [c.pk for c in back.items] == [c.pk for c in pages[-2].items], sort
 
