@@ -38,8 +38,15 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("LEADFLOW_DEBUG", False)
 PUBLIC_URL = os.environ.get("LEADFLOW_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The public URL's host and loopback by default, so a forged Host header cannot steer the
+# links Leadflow puts in emails; add the names you serve under in LEADFLOW_ALLOWED_HOSTS.
 ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("LEADFLOW_ALLOWED_HOSTS", "*").split(",") if h.strip()
+    h.strip()
+    for h in os.environ.get(
+        "LEADFLOW_ALLOWED_HOSTS",
+        f"{urlparse(PUBLIC_URL).hostname},localhost,127.0.0.1,[::1]",
+    ).split(",")
+    if h.strip()
 ]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 

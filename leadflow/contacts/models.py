@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Trim, Upper
 from django.utils import timezone
 
 
@@ -231,6 +231,14 @@ class Contact(models.Model):
             models.Index(fields=["company", "-created_at"], name="contact_company"),
             models.Index(Upper("last_name"), name="contact_last_name_upper"),
             models.Index(Upper("first_name"), name="contact_first_name_upper"),
+        ]
+        constraints = [
+            # Whatever path writes a contact (service, admin, bulk import), the stored email is
+            # trimmed and lower-cased, so the unique index really means one contact per address.
+            models.CheckConstraint(
+                condition=models.Q(email__isnull=True) | models.Q(email=Lower(Trim("email"))),
+                name="contact_email_normalised",
+            ),
         ]
 
     def __str__(self) -> str:

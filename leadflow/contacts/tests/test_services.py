@@ -71,3 +71,10 @@ def test_the_timeline_is_append_only():
     activity.data = {"text": "rewritten"}
     with pytest.raises(ValueError, match="append-only"):
         activity.save()
+
+
+def test_the_database_refuses_an_email_that_skipped_normalisation():
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.create(email=" Mixed@Case.example")
