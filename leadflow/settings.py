@@ -163,6 +163,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -184,6 +185,8 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = DATA_DIR / "mail"
+# Phone numbers typed without a country code are read as numbers of this region (ISO 3166).
+PHONE_REGION = os.environ.get("LEADFLOW_PHONE_REGION", "US").upper()
 DEFAULT_FROM_EMAIL = os.environ.get("LEADFLOW_FROM_EMAIL", "leadflow@localhost")
 
 SESSION_COOKIE_HTTPONLY = True
@@ -197,6 +200,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # A wrong password is throttled per username and per address (see accounts.views).
 LOGIN_RATE = os.environ.get("LEADFLOW_LOGIN_RATE", "5/m")
 RATELIMIT_VIEW = "leadflow.accounts.views.rate_limited"
+
+# Public form endpoints: per visitor address, and per form (a spam burst from many addresses).
+CAPTURE_RATE_PER_IP = os.environ.get("LEADFLOW_CAPTURE_RATE_PER_IP", "20/m")
+CAPTURE_RATE_PER_FORM = os.environ.get("LEADFLOW_CAPTURE_RATE_PER_FORM", "600/m")
 
 NINJA_PAGINATION_MAX_LIMIT = 500
 

@@ -18,4 +18,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("leadflow.contacts.urls")),
     path("", include("leadflow.sales.urls")),
+    path("", include("leadflow.capture.urls")),
 ]

@@ -267,6 +267,7 @@ class ActivityKind(models.TextChoices):
     OWNER_ASSIGNED = "owner_assigned", "Owner assigned"
     CREATED = "created", "Contact created"
     UPDATED = "updated", "Contact updated"
+    CONSENT_CHANGED = "consent_changed", "Consent changed"
     IMPORTED = "imported", "Imported"
     MERGED = "merged", "Merged"
     DEAL_CREATED = "deal_created", "Deal created"

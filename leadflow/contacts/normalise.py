@@ -31,3 +31,24 @@ def validate_email_address(raw: str) -> str:
     except EmailNotValidError as exc:
         raise InvalidEmail(str(exc)) from exc
     return result.normalized.lower()
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def normalise_phone(raw: str, *, region: str | None = None) -> str:
+    """A phone number in E.164 (+4930123456), read in `region` when it has no country code."""
+    import phonenumbers
+    from django.conf import settings
+
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidPhone("Enter a phone number.")
+    try:
+        number = phonenumbers.parse(text, region or settings.PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone("This does not look like a phone number.") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhone("This phone number has the wrong number of digits.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

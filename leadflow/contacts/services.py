@@ -12,6 +12,7 @@ from leadflow.contacts.models import (
     Activity,
     ActivityKind,
     Company,
+    ConsentState,
     Contact,
     LifecycleStage,
     StageChange,
@@ -138,6 +139,89 @@ def update_contact(*, contact: Contact, actor: User | None, **changes: Any) -> C
         raise DuplicateContact("Another contact already has this email or external id.") from exc
     record_activity(contact=contact, kind=ActivityKind.UPDATED, actor=actor, data=diff)
     _emit(events.contact_updated, contact_id=contact.pk, changed=sorted(diff))
+    return contact
+
+
+# Fields a person may tell us about themselves on a form or through an integration.
+SELF_REPORTED_FIELDS = ("first_name", "last_name", "phone", "job_title", "country")
+
+
+@transaction.atomic
+def upsert_contact_by_email(
+    *,
+    email: str,
+    actor: User | None,
+    source: str,
+    fields: dict[str, Any] | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> tuple[Contact, bool]:
+    """The contact with this (normalised) email, created if new. Returns (contact, created).
+
+    What the person just told us replaces what we had, but an empty value never erases a
+    known one: a newsletter form without a name must not blank the name sales typed in.
+    """
+    clean = _clean_email(email)
+    if clean is None:
+        raise InvalidContact("email: an email address is needed to find or create a contact.")
+    given = {k: v for k, v in (fields or {}).items() if k in SELF_REPORTED_FIELDS and v}
+    contact = Contact.objects.select_for_update().filter(email=clean).first()
+    if contact is None:
+        try:
+            with transaction.atomic():
+                contact = create_contact(
+                    actor=actor,
+                    source=source,
+                    email=clean,
+                    attributes=dict(attributes or {}),
+                    **given,
+                )
+            return contact, True
+        except DuplicateContact:
+            # Another request created it a moment ago: carry on as an update of that one.
+            contact = Contact.objects.select_for_update().get(email=clean)
+    changes: dict[str, Any] = {k: v for k, v in given.items() if getattr(contact, k) != v}
+    if attributes:
+        merged = {**contact.attributes, **{k: v for k, v in attributes.items() if v != ""}}
+        if merged != contact.attributes:
+            changes["attributes"] = merged
+    if changes:
+        update_contact(contact=contact, actor=actor, **changes)
+    return contact, False
+
+
+def record_touch(*, contact: Contact, channel, campaign=None) -> Contact:
+    """Credit a touch: the first one is kept for good, the last one moves with every touch."""
+    updates = ["last_touch_channel", "last_touch_campaign", "updated_at"]
+    contact.last_touch_channel = channel
+    contact.last_touch_campaign = campaign
+    if contact.first_touch_channel_id is None:
+        contact.first_touch_channel = channel
+        contact.first_touch_campaign = campaign
+        updates += ["first_touch_channel", "first_touch_campaign"]
+    contact.save(update_fields=updates)
+    return contact
+
+
+@transaction.atomic
+def record_consent(
+    *, contact: Contact, state: str, actor: User | None = None, evidence: dict | None = None
+) -> Contact:
+    """Consent changes with their evidence (wording, page, address, time) on the timeline."""
+    if state not in ConsentState.values:
+        raise InvalidContact(f"consent: unknown state {state!r}")
+    now = timezone.now()
+    previous = contact.consent
+    contact.consent = state
+    contact.consent_at = now
+    contact.save(update_fields=["consent", "consent_at", "updated_at"])
+    record_activity(
+        contact=contact,
+        kind=ActivityKind.CONSENT_CHANGED,
+        actor=actor,
+        occurred_at=now,
+        data={"from": previous, "to": state, **(evidence or {})},
+    )
+    _emit(events.contact_updated, contact_id=contact.pk, changed=["consent"])
     return contact
 
 

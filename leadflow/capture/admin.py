@@ -1,0 +1,61 @@
+from django.contrib import admin
+
+from leadflow.capture.models import (
+    ChannelRule,
+    Form,
+    FormField,
+    LandingPage,
+    LeadMagnet,
+    Submission,
+)
+
+
+class FormFieldInline(admin.TabularInline):
+    model = FormField
+    extra = 0
+    fields = ("position", "name", "label", "kind", "required", "maps_to", "options", "consent_text")
+
+
+@admin.register(Form)
+class FormAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "is_published", "double_opt_in", "updated_at")
+    list_filter = ("is_published", "double_opt_in")
+    search_fields = ("name", "slug")
+    inlines = [FormFieldInline]
+
+
+@admin.register(LandingPage)
+class LandingPageAdmin(admin.ModelAdmin):
+    list_display = ("title", "slug", "form", "is_published", "updated_at")
+    list_filter = ("is_published",)
+    search_fields = ("title", "slug")
+
+
+@admin.register(LeadMagnet)
+class LeadMagnetAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "file", "created_at")
+    search_fields = ("name",)
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    """What visitors sent is evidence (consent, attribution): readable, never rewritten."""
+
+    list_display = ("received_at", "form", "status", "contact", "ip_address")
+    list_filter = ("status", "form")
+    raw_id_fields = ("contact",)
+    list_select_related = ("form", "contact")
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ChannelRule)
+class ChannelRuleAdmin(admin.ModelAdmin):
+    list_display = ("priority", "field", "value", "channel")
+    list_editable = ("value",)
+    list_display_links = ("priority",)

@@ -1,0 +1,196 @@
+"""Inbound lead generation: forms, landing pages, what visitors submitted, how channels are told."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+    "Use lower-case letters, digits and hyphens (it becomes part of a public URL).",
+)
+
+
+class FieldKind(models.TextChoices):
+    TEXT = "text", "Text"
+    TEXTAREA = "textarea", "Long text"
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    SELECT = "select", "Select"
+    CHECKBOX = "checkbox", "Checkbox"
+    HIDDEN = "hidden", "Hidden"
+    CONSENT = "consent", "Consent checkbox"
+
+
+class LeadMagnet(models.Model):
+    """Something of value given in exchange for contact details: an e-book, a whitepaper."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    url = models.URLField(blank=True, help_text="Where the asset lives, if not uploaded.")
+    file = models.FileField(upload_to="magnets/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Form(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    submit_label = models.CharField(max_length=60, default="Submit")
+    thank_you_message = models.TextField(default="Thank you! We will be in touch.")
+    redirect_url = models.URLField(blank=True, help_text="Send people here after submitting.")
+    double_opt_in = models.BooleanField(
+        default=False,
+        help_text="Ask for confirmation by email; the contact subscribes only once confirmed.",
+    )
+    lead_magnet = models.ForeignKey(
+        LeadMagnet, null=True, blank=True, on_delete=models.SET_NULL, related_name="forms"
+    )
+    # Submissions without UTM parameters are credited to this campaign, if set.
+    campaign = models.ForeignKey(
+        "contacts.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    min_fill_seconds = models.PositiveSmallIntegerField(
+        default=2, help_text="Faster submissions of the rendered form are treated as bots."
+    )
+    is_published = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FormField(models.Model):
+    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="fields")
+    name = models.CharField(
+        max_length=64,
+        validators=[RegexValidator(r"^[a-z][a-z0-9_]*$", "Lower-case letters, digits, _.")],
+        help_text="The key the value is posted under, e.g. first_name.",
+    )
+    label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=FieldKind.choices, default=FieldKind.TEXT)
+    required = models.BooleanField(default=False)
+    # A contact field ("first_name"), a custom attribute ("attr.industry"), or blank to keep
+    # the value on the submission and the timeline only.
+    maps_to = models.CharField(max_length=80, blank=True)
+    options = models.JSONField(default=list, blank=True, help_text="Choices of a select.")
+    placeholder = models.CharField(max_length=200, blank=True)
+    default_value = models.CharField(max_length=500, blank=True)
+    consent_text = models.TextField(blank=True, help_text="The wording a person agrees to.")
+    max_length = models.PositiveIntegerField(default=500)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["form", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["form", "name"], name="form_field_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form}: {self.label}"
+
+
+class LandingPage(models.Model):
+    """A hosted page at /p/<slug>, built from blocks (headline, text, image, form, button)."""
+
+    slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    title = models.CharField(max_length=200, help_text="The browser title and share title.")
+    description = models.CharField(max_length=300, blank=True, help_text="For search and shares.")
+    # [{"type": "headline", "text": ...}, {"type": "text", "text": ...},
+    #  {"type": "image", "url": ..., "alt": ...}, {"type": "form"},
+    #  {"type": "button", "text": ..., "url": ...}]
+    blocks = models.JSONField(default=list, blank=True)
+    form = models.ForeignKey(
+        Form, null=True, blank=True, on_delete=models.SET_NULL, related_name="landing_pages"
+    )
+    is_published = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SubmissionStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    INVALID = "invalid", "Invalid"
+    SPAM = "spam", "Spam"
+    FAILED = "failed", "Failed (kept for retry)"
+
+
+class Submission(models.Model):
+    """What a visitor sent, stored as received before anything else happens to it, so a
+    failure further down never loses a lead."""
+
+    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="submissions")
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submissions",
+    )
+    status = models.CharField(
+        max_length=10, choices=SubmissionStatus.choices, default=SubmissionStatus.RECEIVED
+    )
+    data = models.JSONField(default=dict)
+    errors = models.JSONField(default=dict, blank=True)
+    # UTM parameters, referrer, landing page and visitor id, as they arrived.
+    context = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["form", "-received_at"], name="submission_of_form"),
+            models.Index(fields=["status", "received_at"], name="submission_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form} at {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class RuleField(models.TextChoices):
+    UTM_MEDIUM = "utm_medium", "UTM medium"
+    UTM_SOURCE = "utm_source", "UTM source"
+    REFERRER_DOMAIN = "referrer_domain", "Referrer domain"
+
+
+class ChannelRule(models.Model):
+    """An editable rule telling which channel a touch came from. Rules are tried by
+    priority (lowest first) before the built-in defaults in capture/attribution.py."""
+
+    priority = models.PositiveSmallIntegerField(default=100)
+    field = models.CharField(max_length=20, choices=RuleField.choices)
+    # Matches the whole value, case-insensitively; a leading "*." matches any sub-domain.
+    value = models.CharField(max_length=200)
+    channel = models.ForeignKey("contacts.Channel", on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} = {self.value} → {self.channel}"

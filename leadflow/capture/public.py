@@ -1,0 +1,298 @@
+"""The public endpoints customers paste into their sites: /f/<slug> (a form: GET renders it,
+POST takes form-encoded or JSON), /f/<slug>/embed.js, and /p/<slug> (a hosted landing page).
+
+No login, so each is rate-limited per address and per form, size-capped, and answers bad
+input with a clear 4xx. Nothing a person typed is shown back unescaped.
+"""
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from leadflow.capture import protection, selectors, services
+from leadflow.capture.attribution import UTM_KEYS
+from leadflow.capture.models import Form, SubmissionStatus
+from leadflow.capture.validation import check_submission
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    content_type = request.content_type or ""
+    accept = request.headers.get("Accept", "")
+    return content_type == "application/json" or (
+        "application/json" in accept and "text/html" not in accept
+    )
+
+
+def _cors(response: HttpResponse) -> HttpResponse:
+    # Embedded forms post from the customer's own origin. No cookies ride along
+    # (no credentials), so allowing any origin exposes nothing.
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "Content-Type, Accept"
+    response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _error(request: HttpRequest, status: int, message: str, form: Form | None = None):
+    if _wants_json(request) or form is None:
+        return _cors(JsonResponse({"ok": False, "error": message}, status=status))
+    return _cors(
+        render(request, "capture/message.html", {"form": form, "message": message}, status=status)
+    )
+
+
+def _rate_limited(request: HttpRequest, slug: str) -> bool:
+    by_ip = is_ratelimited(
+        request, group="capture-ip", key="ip", rate=settings.CAPTURE_RATE_PER_IP, increment=True
+    )
+    by_form = is_ratelimited(
+        request,
+        group=f"capture-form-{slug}",
+        key=lambda g, r: slug,
+        rate=settings.CAPTURE_RATE_PER_FORM,
+        increment=True,
+    )
+    return by_ip or by_form
+
+
+def _parse_body(request: HttpRequest) -> dict[str, Any]:
+    """The posted values as a flat dict; ValueError with a reason when unreadable."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise RequestDataTooBig("too big")
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestDataTooBig("too big")
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ValueError("The request body is not valid UTF-8.") from exc
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"The request body is not valid JSON: {exc.msg}.") from exc
+        if not isinstance(data, dict):
+            raise ValueError("Send a JSON object of field names and values.")
+        return {str(k): v for k, v in list(data.items())[:200]}
+    if request.content_type == "multipart/form-data":
+        try:
+            posted = request.POST
+        except MultiPartParserError as exc:
+            raise ValueError("The form data could not be read.") from exc
+    elif request.content_type in ("application/x-www-form-urlencoded", ""):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError("The submitted text is not valid UTF-8.") from exc
+        posted = QueryDict(body, encoding="utf-8")
+    else:
+        raise ValueError(
+            "Send the form as application/x-www-form-urlencoded, multipart/form-data or JSON."
+        )
+    return {
+        key: values if len(values := posted.getlist(key)) > 1 else posted.get(key)
+        for key in list(posted.keys())[:200]
+    }
+
+
+def _context(request: HttpRequest, data: dict[str, Any]) -> dict[str, Any]:
+    """Where the submission came from: the page it was made on, that page's UTM parameters,
+    and the referrer that brought the visitor to it."""
+    page = str(data.get("_page") or request.headers.get("Referer") or "")[:2000]
+    utm = {}
+    for source in (request.GET, dict(parse_qsl(urlsplit(page).query)) if page else {}):
+        for key in UTM_KEYS:
+            value = source.get(key)
+            if value and key not in utm:
+                utm[key] = str(value)[:200]
+    return {
+        "page": page,
+        "referrer": str(data.get("_ref") or "")[:2000],
+        "utm": utm,
+        "visitor_id": str(data.get("_vid") or "")[:64],
+        "own_host": urlsplit(page).hostname or "",
+    }
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def render_form_html(
+    request: HttpRequest,
+    form: Form,
+    *,
+    values=None,
+    errors=None,
+    page: str = "",
+    referrer: str = "",
+) -> str:
+    """The form's markup, for the hosted page, the iframe and the landing page block."""
+    return render_to_string(
+        "capture/_form.html",
+        {
+            "form": form,
+            "fields": list(form.fields.all()),
+            "values": values or {},
+            "errors": errors or {},
+            "token": protection.render_token(),
+            "action": reverse("capture:form", args=[form.slug]),
+            "page": page,
+            "referrer": referrer,
+        },
+        request=request,
+    )
+
+
+@csrf_exempt  # posted from customers' sites; see _cors for why that is safe
+@xframe_options_exempt  # shown inside an iframe on customers' sites
+@login_not_required
+@require_http_methods(["GET", "POST", "OPTIONS"])
+def form_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204))
+    form = selectors.get_published_form(slug=slug[:64])
+    if form is None:
+        return _error(request, 404, "This form does not exist or is not published.")
+    if request.method == "GET":
+        html = render_form_html(
+            request,
+            form,
+            page=request.GET.get("page", "")[:2000],
+            referrer=request.GET.get("ref", "")[:2000],
+        )
+        return render(request, "capture/form_page.html", {"form": form, "form_html": html})
+
+    if _rate_limited(request, form.slug):
+        return _error(
+            request, 429, "Too many submissions; please wait a minute and try again.", form
+        )
+    try:
+        data = _parse_body(request)
+    except RequestDataTooBig:
+        return _error(
+            request, 413, f"The submission is larger than {MAX_BODY_BYTES // 1024} KB.", form
+        )
+    except ValueError as exc:
+        return _error(request, 400, str(exc), form)
+
+    fields = list(form.fields.all())
+    checked = check_submission(form, data, fields)
+    context = _context(request, data)
+    ip, agent = _client_ip(request), request.headers.get("User-Agent", "")
+    spam = protection.spam_reason(data, min_fill_seconds=form.min_fill_seconds)
+    if spam:
+        checked.errors["__spam__"] = spam
+        services.keep_submission(
+            form=form,
+            checked=checked,
+            status=SubmissionStatus.SPAM,
+            context=context,
+            ip_address=ip,
+            user_agent=agent,
+        )
+        # A bot learns nothing from the answer: it looks like any success.
+        return _thank_you(request, form)
+    if not checked.ok:
+        if _wants_json(request):
+            return _cors(JsonResponse({"ok": False, "errors": checked.errors}, status=422))
+        html = render_form_html(
+            request,
+            form,
+            values=checked.values,
+            errors=checked.errors,
+            page=context["page"],
+            referrer=context["referrer"],
+        )
+        return render(
+            request, "capture/form_page.html", {"form": form, "form_html": html}, status=422
+        )
+    submission = services.keep_submission(
+        form=form,
+        checked=checked,
+        status=SubmissionStatus.RECEIVED,
+        context=context,
+        ip_address=ip,
+        user_agent=agent,
+    )
+    services.process_or_keep_for_retry(submission=submission)
+    return _thank_you(request, form)
+
+
+def _thank_you(request: HttpRequest, form: Form) -> HttpResponse:
+    if _wants_json(request):
+        return _cors(
+            JsonResponse(
+                {
+                    "ok": True,
+                    "message": form.thank_you_message,
+                    "redirect": form.redirect_url or None,
+                }
+            )
+        )
+    if form.redirect_url:
+        response = HttpResponse(status=303)
+        response["Location"] = form.redirect_url
+        return _cors(response)
+    return _cors(
+        render(
+            request,
+            "capture/message.html",
+            {"form": form, "message": form.thank_you_message, "success": True},
+        )
+    )
+
+
+@login_not_required
+@require_GET
+def form_embed_js(request: HttpRequest, slug: str) -> HttpResponse:
+    """`<script src=".../f/<slug>/embed.js"></script>` puts the form where the tag stands,
+    in an iframe that carries the host page's address and referrer for attribution."""
+    form = selectors.get_published_form(slug=slug[:64])
+    if form is None:
+        return HttpResponse(
+            "/* Leadflow: this form does not exist or is not published. */",
+            content_type="text/javascript",
+            status=404,
+        )
+    src = request.build_absolute_uri(reverse("capture:form", args=[form.slug]))
+    script = render_to_string("capture/embed.js", {"src": src, "slug": form.slug})
+    response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    return _cors(response)
+
+
+@xframe_options_exempt
+@login_not_required
+@require_GET
+def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
+    page = selectors.get_published_page(slug=slug[:64])
+    if page is None:
+        return render(request, "capture/not_found.html", status=404)
+    form_html = ""
+    if page.form is not None and page.form.is_published:
+        form_html = render_form_html(
+            request,
+            page.form,
+            page=request.build_absolute_uri(),
+            referrer=request.headers.get("Referer", "")[:2000],
+        )
+    return render(
+        request,
+        "capture/landing_page.html",
+        {"page": page, "blocks": page.blocks or [], "form_html": form_html},
+    )

@@ -1,0 +1,146 @@
+"""Form submissions: kept as received, then turned into a contact with its first touch."""
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from leadflow.capture import events
+from leadflow.capture.attribution import UTM_KEYS, attribute_touch
+from leadflow.capture.models import FieldKind, Form, FormField, Submission, SubmissionStatus
+from leadflow.capture.validation import Checked
+from leadflow.contacts import services as contact_services
+from leadflow.contacts.models import ActivityKind, ConsentState
+
+logger = logging.getLogger("leadflow.capture")
+
+CONTACT_FIELDS = {"first_name", "last_name", "phone", "job_title", "country"}
+
+
+def keep_submission(
+    *,
+    form: Form,
+    checked: Checked,
+    status: str,
+    context: dict[str, Any],
+    ip_address: str | None,
+    user_agent: str,
+) -> Submission:
+    """Store what arrived, committed on its own, before anything that could fail."""
+    data = {**checked.values}
+    if checked.unknown:
+        data["_unknown"] = checked.unknown
+    with transaction.atomic():
+        return Submission.objects.create(
+            form=form,
+            status=status,
+            data=data,
+            errors=checked.errors,
+            context=context,
+            ip_address=ip_address,
+            user_agent=user_agent[:400],
+        )
+
+
+def _split_values(
+    fields: list[FormField], values: dict[str, Any]
+) -> tuple[str, dict, dict, FormField | None]:
+    email, contact_fields, attributes, consent = "", {}, {}, None
+    for spec in fields:
+        value = values.get(spec.name)
+        if spec.kind == FieldKind.CONSENT:
+            if value:
+                consent = spec
+            continue
+        target = spec.maps_to or (spec.name if spec.kind == FieldKind.EMAIL else "")
+        if spec.kind == FieldKind.EMAIL and not email:
+            email = value or ""
+        elif target in CONTACT_FIELDS:
+            contact_fields[target] = value
+        elif target.startswith("attr."):
+            attributes[target[5:][:64]] = value
+    return email, contact_fields, attributes, consent
+
+
+@transaction.atomic
+def process_submission(*, submission: Submission) -> Submission:
+    """Create or update the contact (matched by normalised email), credit the touch, record
+    the submission with every value on the timeline, and the consent with its evidence."""
+    form = submission.form
+    fields = list(form.fields.all())
+    email, contact_fields, attributes, consent = _split_values(fields, submission.data)
+    context = submission.context or {}
+    contact, created = contact_services.upsert_contact_by_email(
+        email=email,
+        actor=None,
+        source=f"form:{form.slug}",
+        fields=contact_fields,
+        attributes=attributes,
+    )
+    utm = {k: v for k, v in (context.get("utm") or {}).items() if k in UTM_KEYS}
+    touch = attribute_touch(
+        utm=utm,
+        referrer=context.get("referrer", ""),
+        own_host=context.get("own_host", ""),
+        default_campaign=form.campaign,
+    )
+    contact_services.record_touch(contact=contact, channel=touch.channel, campaign=touch.campaign)
+    contact_services.record_activity(
+        contact=contact,
+        kind=ActivityKind.FORM_SUBMITTED,
+        occurred_at=submission.received_at,
+        channel=touch.channel,
+        campaign=touch.campaign,
+        data={
+            "form": form.name,
+            "form_slug": form.slug,
+            "submission_id": submission.pk,
+            "values": submission.data,
+            "page": context.get("page", ""),
+            "referrer": context.get("referrer", ""),
+            "utm": utm,
+        },
+    )
+    if consent is not None and contact.consent != ConsentState.GRANTED:
+        contact_services.record_consent(
+            contact=contact,
+            state=ConsentState.PENDING if form.double_opt_in else ConsentState.GRANTED,
+            evidence={
+                "wording": consent.consent_text or consent.label,
+                "form": form.slug,
+                "page": context.get("page", ""),
+                "ip": submission.ip_address,
+                "submission_id": submission.pk,
+            },
+        )
+    submission.contact = contact
+    submission.status = SubmissionStatus.PROCESSED
+    submission.processed_at = timezone.now()
+    submission.save(update_fields=["contact", "status", "processed_at"])
+    transaction.on_commit(
+        lambda: events.form_submitted.send(
+            Submission,
+            submission_id=submission.pk,
+            form_id=form.pk,
+            contact_id=contact.pk,
+            created=created,
+        )
+    )
+    return submission
+
+
+def process_or_keep_for_retry(*, submission: Submission) -> Submission:
+    """Process now; if anything fails the submission stays, marked failed, for a retry."""
+    try:
+        return process_submission(submission=submission)
+    except Exception as exc:
+        logger.exception("processing submission %s failed; kept for retry", submission.pk)
+        Submission.objects.filter(pk=submission.pk).update(
+            status=SubmissionStatus.FAILED, errors={"__processing__": str(exc)[:500]}
+        )
+        from leadflow.capture.tasks import retry_submission
+
+        transaction.on_commit(lambda: retry_submission.enqueue(submission_id=submission.pk))
+        submission.status = SubmissionStatus.FAILED
+        return submission

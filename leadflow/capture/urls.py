@@ -1,0 +1,12 @@
+"""Public URLs (PRODUCT.md: they never move). Management pages come with the capture UI."""
+
+from django.urls import path
+
+from leadflow.capture import public
+
+app_name = "capture"
+urlpatterns = [
+    path("f/<str:slug>", public.form_endpoint, name="form"),
+    path("f/<str:slug>/embed.js", public.form_embed_js, name="form_embed"),
+    path("p/<str:slug>", public.landing_page, name="landing_page"),
+]
