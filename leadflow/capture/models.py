@@ -5,6 +5,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from leadflow.contacts.models import LifecycleStage
+
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
     "Use lower-case letters, digits and hyphens (it becomes part of a public URL).",
@@ -54,6 +56,11 @@ class Form(models.Model):
     # Submissions without UTM parameters are credited to this campaign, if set.
     campaign = models.ForeignKey(
         "contacts.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The stage a person who is new to us starts in: "subscriber" for a newsletter,
+    # "lead" for a demo request or gated content.
+    lifecycle_stage = models.CharField(
+        max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.LEAD
     )
     min_fill_seconds = models.PositiveSmallIntegerField(
         default=2, help_text="Faster submissions of the rendered form are treated as bots."
@@ -125,6 +132,7 @@ class LandingPage(models.Model):
 
 class SubmissionStatus(models.TextChoices):
     RECEIVED = "received", "Received"
+    AWAITING_CONFIRMATION = "unconfirmed", "Awaiting email confirmation"
     PROCESSED = "processed", "Processed"
     INVALID = "invalid", "Invalid"
     SPAM = "spam", "Spam"
@@ -144,7 +152,7 @@ class Submission(models.Model):
         related_name="submissions",
     )
     status = models.CharField(
-        max_length=10, choices=SubmissionStatus.choices, default=SubmissionStatus.RECEIVED
+        max_length=12, choices=SubmissionStatus.choices, default=SubmissionStatus.RECEIVED
     )
     data = models.JSONField(default=dict)
     errors = models.JSONField(default=dict, blank=True)
@@ -154,6 +162,7 @@ class Submission(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

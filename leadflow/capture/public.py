@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
@@ -22,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from leadflow.capture import protection, selectors, services
+from leadflow.capture import protection, selectors, services, tasks
 from leadflow.capture.attribution import UTM_KEYS
 from leadflow.capture.models import Form, SubmissionStatus
 from leadflow.capture.validation import check_submission
@@ -221,6 +222,20 @@ def form_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request, "capture/form_page.html", {"form": form, "form_html": html}, status=422
         )
+    if form.double_opt_in:
+        # Nothing is subscribed, and no contact made, until the address's owner confirms.
+        submission = services.keep_submission(
+            form=form,
+            checked=checked,
+            status=SubmissionStatus.AWAITING_CONFIRMATION,
+            context=context,
+            ip_address=ip,
+            user_agent=agent,
+        )
+        transaction.on_commit(
+            lambda: tasks.send_confirmation_email.enqueue(submission_id=submission.pk)
+        )
+        return _thank_you(request, form, confirm=True)
     submission = services.keep_submission(
         form=form,
         checked=checked,
@@ -233,14 +248,21 @@ def form_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
     return _thank_you(request, form)
 
 
-def _thank_you(request: HttpRequest, form: Form) -> HttpResponse:
+CONFIRM_MESSAGE = "Almost done: we sent you an email. Click the link in it to confirm."
+
+
+def _thank_you(request: HttpRequest, form: Form, *, confirm: bool = False) -> HttpResponse:
+    message = form.thank_you_message
+    if confirm:
+        message = f"{message}\n\n{CONFIRM_MESSAGE}"
     if _wants_json(request):
         return _cors(
             JsonResponse(
                 {
                     "ok": True,
-                    "message": form.thank_you_message,
+                    "message": message,
                     "redirect": form.redirect_url or None,
+                    "confirmation_required": confirm,
                 }
             )
         )
@@ -252,7 +274,7 @@ def _thank_you(request: HttpRequest, form: Form) -> HttpResponse:
         render(
             request,
             "capture/message.html",
-            {"form": form, "message": form.thank_you_message, "success": True},
+            {"form": form, "message": message, "success": True},
         )
     )
 
@@ -295,4 +317,25 @@ def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "capture/landing_page.html",
         {"page": page, "blocks": page.blocks or [], "form_html": form_html},
+    )
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def confirm_subscription(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The link in a double opt-in email. GET only asks; the button POSTs. Mail scanners
+    that open every link must not subscribe people on their behalf."""
+    try:
+        submission = services.find_submission_to_confirm(token=token[:500])
+    except services.ConfirmationInvalid as exc:
+        return render(request, "capture/message.html", {"message": str(exc)}, status=400)
+    form = submission.form
+    if request.method == "GET" and submission.confirmed_at is None:
+        return render(request, "capture/confirm.html", {"form": form})
+    if submission.confirmed_at is None:
+        services.confirm_submission(submission=submission, ip_address=_client_ip(request))
+    return render(
+        request,
+        "capture/message.html",
+        {"form": form, "success": True, "message": "Thank you, your subscription is confirmed."},
     )

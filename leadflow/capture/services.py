@@ -1,9 +1,15 @@
 """Form submissions: kept as received, then turned into a contact with its first touch."""
 
 import logging
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from leadflow.capture import events
@@ -12,6 +18,7 @@ from leadflow.capture.models import FieldKind, Form, FormField, Submission, Subm
 from leadflow.capture.validation import Checked
 from leadflow.contacts import services as contact_services
 from leadflow.contacts.models import ActivityKind, ConsentState
+from leadflow.errors import LeadflowError
 
 logger = logging.getLogger("leadflow.capture")
 
@@ -77,6 +84,7 @@ def process_submission(*, submission: Submission) -> Submission:
         source=f"form:{form.slug}",
         fields=contact_fields,
         attributes=attributes,
+        stage=form.lifecycle_stage,
     )
     utm = {k: v for k, v in (context.get("utm") or {}).items() if k in UTM_KEYS}
     touch = attribute_touch(
@@ -102,17 +110,24 @@ def process_submission(*, submission: Submission) -> Submission:
             "utm": utm,
         },
     )
+    confirmed = submission.confirmed_at is not None
     if consent is not None and contact.consent != ConsentState.GRANTED:
+        evidence = {
+            "wording": consent.consent_text or consent.label,
+            "form": form.slug,
+            "page": context.get("page", ""),
+            "ip": submission.ip_address,
+            "submission_id": submission.pk,
+        }
+        if confirmed:
+            evidence["confirmed_at"] = submission.confirmed_at.isoformat()
+            evidence["confirmed_from_ip"] = (submission.context or {}).get("confirmed_from_ip")
         contact_services.record_consent(
             contact=contact,
-            state=ConsentState.PENDING if form.double_opt_in else ConsentState.GRANTED,
-            evidence={
-                "wording": consent.consent_text or consent.label,
-                "form": form.slug,
-                "page": context.get("page", ""),
-                "ip": submission.ip_address,
-                "submission_id": submission.pk,
-            },
+            state=ConsentState.GRANTED
+            if confirmed or not form.double_opt_in
+            else ConsentState.PENDING,
+            evidence=evidence,
         )
     submission.contact = contact
     submission.status = SubmissionStatus.PROCESSED
@@ -144,3 +159,66 @@ def process_or_keep_for_retry(*, submission: Submission) -> Submission:
         transaction.on_commit(lambda: retry_submission.enqueue(submission_id=submission.pk))
         submission.status = SubmissionStatus.FAILED
         return submission
+
+
+CONFIRM_SALT = "leadflow.capture.confirm-subscription"
+CONFIRM_MAX_AGE = timedelta(days=7)
+
+
+class ConfirmationInvalid(LeadflowError):
+    """The confirmation link is unknown, altered or expired."""
+
+    status_code = 400
+
+
+def confirmation_url(submission: Submission) -> str:
+    token = signing.dumps(submission.pk, salt=CONFIRM_SALT)
+    path = reverse("capture:confirm", args=[submission.form.slug, token])
+    return f"{settings.PUBLIC_URL}{path}"
+
+
+def send_confirmation_email(*, submission: Submission) -> None:
+    """Double opt-in: nothing is subscribed until the address's owner clicks this link."""
+    form = submission.form
+    email = submission.data.get("email") or next(
+        (v for k, v in submission.data.items() if isinstance(v, str) and "@" in v), ""
+    )
+    if not email:
+        return
+    context = {"form": form, "url": confirmation_url(submission)}
+    send_mail(
+        subject=f"Please confirm: {form.name}",
+        message=render_to_string("capture/email/confirm.txt", context),
+        html_message=render_to_string("capture/email/confirm.html", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[email],
+    )
+
+
+def find_submission_to_confirm(*, token: str) -> Submission:
+    try:
+        submission_id = signing.loads(
+            token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE.total_seconds()
+        )
+    except signing.SignatureExpired as exc:
+        raise ConfirmationInvalid(
+            "This confirmation link has expired; please sign up again."
+        ) from exc
+    except signing.BadSignature as exc:
+        raise ConfirmationInvalid("This confirmation link is not valid.") from exc
+    submission = Submission.objects.select_related("form").filter(pk=submission_id).first()
+    if submission is None:
+        raise ConfirmationInvalid("This confirmation link is not valid.")
+    return submission
+
+
+@transaction.atomic
+def confirm_submission(*, submission: Submission, ip_address: str | None) -> Submission:
+    """The owner of the address said yes: now the submission becomes a subscribed contact."""
+    submission = Submission.objects.select_for_update().select_related("form").get(pk=submission.pk)
+    if submission.confirmed_at is not None:
+        return submission  # a second click changes nothing
+    submission.confirmed_at = timezone.now()
+    submission.context = {**(submission.context or {}), "confirmed_from_ip": ip_address}
+    submission.save(update_fields=["confirmed_at", "context"])
+    return process_submission(submission=submission)

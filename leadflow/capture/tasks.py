@@ -19,6 +19,15 @@ def retry_submission(submission_id: int) -> str:
 
 
 @task()
+def send_confirmation_email(submission_id: int) -> str:
+    submission = Submission.objects.select_related("form").filter(pk=submission_id).first()
+    if submission is None or submission.confirmed_at is not None:
+        return "nothing to do"
+    services.send_confirmation_email(submission=submission)
+    return "sent"
+
+
+@task()
 def retry_failed_submissions() -> int:
     """A safety net for submissions whose processing failed (a bug, a database hiccup)."""
     ids = list(

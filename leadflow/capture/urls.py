@@ -8,5 +8,6 @@ app_name = "capture"
 urlpatterns = [
     path("f/<str:slug>", public.form_endpoint, name="form"),
     path("f/<str:slug>/embed.js", public.form_embed_js, name="form_embed"),
+    path("f/<str:slug>/confirm/<str:token>", public.confirm_subscription, name="confirm"),
     path("p/<str:slug>", public.landing_page, name="landing_page"),
 ]

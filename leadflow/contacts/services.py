@@ -154,6 +154,7 @@ def upsert_contact_by_email(
     source: str,
     fields: dict[str, Any] | None = None,
     attributes: dict[str, Any] | None = None,
+    stage: str = LifecycleStage.LEAD,
 ) -> tuple[Contact, bool]:
     """The contact with this (normalised) email, created if new. Returns (contact, created).
 
@@ -173,6 +174,7 @@ def upsert_contact_by_email(
                     source=source,
                     email=clean,
                     attributes=dict(attributes or {}),
+                    lifecycle_stage=stage,
                     **given,
                 )
             return contact, True
