@@ -205,6 +205,10 @@ RATELIMIT_VIEW = "leadflow.accounts.views.rate_limited"
 CAPTURE_RATE_PER_IP = os.environ.get("LEADFLOW_CAPTURE_RATE_PER_IP", "20/m")
 CAPTURE_RATE_PER_FORM = os.environ.get("LEADFLOW_CAPTURE_RATE_PER_FORM", "600/m")
 
+# The tracking endpoint: events per visitor address per process ("" turns the limit off).
+TRACKING_RATE_PER_IP = os.environ.get("LEADFLOW_TRACKING_RATE_PER_IP", "120/minute")
+TRACKING_MAX_BODY_BYTES = 16 * 1024
+
 NINJA_PAGINATION_MAX_LIMIT = 500
 
 LOGGING = {

@@ -7,6 +7,8 @@ from leadflow.capture.models import (
     LandingPage,
     LeadMagnet,
     Submission,
+    TrackingEvent,
+    Visitor,
 )
 
 
@@ -59,3 +61,25 @@ class ChannelRuleAdmin(admin.ModelAdmin):
     list_display = ("priority", "field", "value", "channel")
     list_editable = ("value",)
     list_display_links = ("priority",)
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "kind", "name", "url", "visitor_id", "contact")
+    list_filter = ("kind",)
+    search_fields = ("visitor_id",)
+    raw_id_fields = ("contact",)
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Visitor)
+class VisitorAdmin(admin.ModelAdmin):
+    list_display = ("visitor_id", "contact", "identified_at", "identified_by")
+    search_fields = ("visitor_id", "contact__email")
+    raw_id_fields = ("contact",)

@@ -203,3 +203,59 @@ class ChannelRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_field_display()} = {self.value} → {self.channel}"
+
+
+class TrackingKind(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    EVENT = "event", "Custom event"
+
+
+class TrackingEvent(models.Model):
+    """A page view or custom event from the tracking script or pixel, stored as it arrived.
+
+    This is the hot path (thousands a second), so the endpoint writes one row and nothing
+    else; joining visits to contacts and copying them onto timelines happens in bulk, in
+    the worker (see services.attach_visits).
+    """
+
+    visitor_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10, choices=TrackingKind.choices)
+    name = models.CharField(max_length=100, blank=True)
+    url = models.CharField(max_length=2000)
+    title = models.CharField(max_length=300, blank=True)
+    referrer = models.CharField(max_length=2000, blank=True)
+    utm = models.JSONField(default=dict, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Set once the event is on the contact's timeline, so attaching is idempotent.
+    attached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["visitor_id", "occurred_at"], name="tracking_visitor"),
+            models.Index(fields=["occurred_at"], name="tracking_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.url}"
+
+
+class Visitor(models.Model):
+    """A first-party visitor id, known to be a contact once they identify themselves."""
+
+    visitor_id = models.CharField(max_length=64, unique=True)
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="visitors"
+    )
+    identified_at = models.DateTimeField(default=timezone.now)
+    # How they identified: "form:<slug>", "email-click", ...
+    identified_by = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return self.visitor_id

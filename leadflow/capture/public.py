@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from leadflow.capture import protection, selectors, services, tasks
+from leadflow.capture import protection, selectors, services, tasks, tracking
 from leadflow.capture.attribution import UTM_KEYS
 from leadflow.capture.models import Form, SubmissionStatus
 from leadflow.capture.validation import check_submission
@@ -141,6 +141,7 @@ def render_form_html(
     errors=None,
     page: str = "",
     referrer: str = "",
+    visitor_id: str = "",
 ) -> str:
     """The form's markup, for the hosted page, the iframe and the landing page block."""
     return render_to_string(
@@ -154,6 +155,7 @@ def render_form_html(
             "action": reverse("capture:form", args=[form.slug]),
             "page": page,
             "referrer": referrer,
+            "visitor_id": visitor_id if tracking.VISITOR_ID.match(visitor_id) else "",
         },
         request=request,
     )
@@ -175,6 +177,7 @@ def form_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
             form,
             page=request.GET.get("page", "")[:2000],
             referrer=request.GET.get("ref", "")[:2000],
+            visitor_id=request.GET.get("vid", "")[:64],
         )
         return render(request, "capture/form_page.html", {"form": form, "form_html": html})
 
@@ -339,3 +342,52 @@ def confirm_subscription(request: HttpRequest, slug: str, token: str) -> HttpRes
         "capture/message.html",
         {"form": form, "success": True, "message": "Thank you, your subscription is confirmed."},
     )
+
+
+# A 1x1 transparent GIF: the pixel fallback for pages without JavaScript.
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+
+
+@csrf_exempt  # beacons from customers' sites carry no cookies of ours
+@login_not_required
+@require_http_methods(["GET", "POST", "OPTIONS"])
+def collect(request: HttpRequest) -> HttpResponse:
+    """/t/collect: one page view or custom event. POST a JSON object (the script uses
+    sendBeacon); GET with the same keys as query parameters answers with a pixel."""
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204))
+    ip = _client_ip(request)
+    pixel = request.method == "GET"
+    if tracking.over_rate(ip):
+        return _cors(JsonResponse({"ok": False, "error": "too many events"}, status=429))
+    try:
+        if pixel:
+            payload = {key: request.GET.get(key) for key in request.GET}
+        else:
+            length = request.META.get("CONTENT_LENGTH") or "0"
+            if length.isdigit() and int(length) > settings.TRACKING_MAX_BODY_BYTES:
+                raise tracking.BadEvent("the event is too large")
+            payload = tracking.parse_body(request.body)
+        fields = tracking.read_event(payload)
+    except (tracking.BadEvent, RequestDataTooBig) as exc:
+        status = 413 if "too large" in str(exc) or isinstance(exc, RequestDataTooBig) else 400
+        return _cors(JsonResponse({"ok": False, "error": str(exc)}, status=status))
+    tracking.store_event(fields, ip_address=ip, user_agent=request.headers.get("User-Agent", ""))
+    if pixel:
+        response = HttpResponse(PIXEL, content_type="image/gif")
+        response["Cache-Control"] = "no-store"
+        return _cors(response)
+    return _cors(HttpResponse(status=204))
+
+
+@login_not_required
+@require_GET
+def tracking_script(request: HttpRequest) -> HttpResponse:
+    """/t/lf.js: the snippet customers paste on their sites."""
+    endpoint = request.build_absolute_uri(reverse("capture:collect"))
+    script = render_to_string("capture/lf.js", {"endpoint": endpoint})
+    response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    return _cors(response)

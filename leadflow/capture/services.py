@@ -14,10 +14,20 @@ from django.utils import timezone
 
 from leadflow.capture import events
 from leadflow.capture.attribution import UTM_KEYS, attribute_touch
-from leadflow.capture.models import FieldKind, Form, FormField, Submission, SubmissionStatus
+from leadflow.capture.models import (
+    FieldKind,
+    Form,
+    FormField,
+    Submission,
+    SubmissionStatus,
+    TrackingEvent,
+    TrackingKind,
+    Visitor,
+)
+from leadflow.capture.tracking import VISITOR_ID
 from leadflow.capture.validation import Checked
 from leadflow.contacts import services as contact_services
-from leadflow.contacts.models import ActivityKind, ConsentState
+from leadflow.contacts.models import Activity, ActivityKind, ConsentState, Contact
 from leadflow.errors import LeadflowError
 
 logger = logging.getLogger("leadflow.capture")
@@ -86,6 +96,10 @@ def process_submission(*, submission: Submission) -> Submission:
         attributes=attributes,
         stage=form.lifecycle_stage,
     )
+    visitor_id = context.get("visitor_id") or ""
+    if VISITOR_ID.match(visitor_id):
+        # Before crediting this touch: the visit that first brought them is the first touch.
+        identify_visitor(visitor_id=visitor_id, contact=contact, by=f"form:{form.slug}")
     utm = {k: v for k, v in (context.get("utm") or {}).items() if k in UTM_KEYS}
     touch = attribute_touch(
         utm=utm,
@@ -222,3 +236,99 @@ def confirm_submission(*, submission: Submission, ip_address: str | None) -> Sub
     submission.context = {**(submission.context or {}), "confirmed_from_ip": ip_address}
     submission.save(update_fields=["confirmed_at", "context"])
     return process_submission(submission=submission)
+
+
+# Events newer than this may still be committing in another process; attach them next time.
+ATTACH_LAG = timedelta(seconds=2)
+ATTACH_BATCH = 5000
+
+
+@transaction.atomic
+def identify_visitor(*, visitor_id: str, contact: Contact, by: str) -> Visitor:
+    """The visitor is this contact from now on: their anonymous visits join the timeline, and
+    the visit that first brought them becomes the contact's first touch if none is known."""
+    visitor, _ = Visitor.objects.update_or_create(
+        visitor_id=visitor_id,
+        defaults={"contact": contact, "identified_at": timezone.now(), "identified_by": by},
+    )
+    events = TrackingEvent.objects.filter(visitor_id=visitor_id, attached_at=None).order_by("id")
+    first = events.only("utm", "referrer", "url").first()
+    if first is not None and contact.first_touch_channel_id is None:
+        touch = attribute_touch(utm=first.utm, referrer=first.referrer, own_host=_host(first.url))
+        contact_services.record_touch(
+            contact=contact, channel=touch.channel, campaign=touch.campaign
+        )
+    _attach(events[: ATTACH_BATCH * 4], {visitor_id: contact.pk})
+    return visitor
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def _attach(events, contact_by_visitor: dict[str, int]) -> int:
+    """Copy events onto their contacts' timelines and mark them attached, in bulk."""
+    # Locked, so the periodic attach and an identification never copy the same event twice.
+    rows = list(
+        events.select_for_update().values(
+            "id", "visitor_id", "kind", "name", "url", "title", "referrer", "utm", "occurred_at"
+        )
+    )
+    activities = [
+        Activity(
+            contact_id=contact_by_visitor[row["visitor_id"]],
+            kind=ActivityKind.PAGE_VIEW
+            if row["kind"] == TrackingKind.PAGE_VIEW
+            else ActivityKind.CUSTOM,
+            occurred_at=row["occurred_at"],
+            data={
+                "url": row["url"],
+                "title": row["title"],
+                "referrer": row["referrer"],
+                "utm": row["utm"],
+                "name": row["name"],
+                "tracking_event_id": row["id"],
+            },
+        )
+        for row in rows
+        if row["visitor_id"] in contact_by_visitor
+    ]
+    contact_services.bulk_record_activities(activities)
+    now = timezone.now()
+    for visitor_id, contact_id in contact_by_visitor.items():
+        ids = [r["id"] for r in rows if r["visitor_id"] == visitor_id]
+        if ids:
+            TrackingEvent.objects.filter(id__in=ids).update(contact_id=contact_id, attached_at=now)
+    return len(activities)
+
+
+def attach_visits(*, after_id: int) -> tuple[int, int]:
+    """Attach the events of already-identified visitors that arrived after `after_id`.
+    Returns (how many were attached, the new watermark)."""
+    ceiling = timezone.now() - ATTACH_LAG
+    batch = list(
+        TrackingEvent.objects.filter(id__gt=after_id, occurred_at__lte=ceiling)
+        .order_by("id")
+        .values_list("id", "visitor_id")[:ATTACH_BATCH]
+    )
+    if not batch:
+        return 0, after_id
+    watermark = batch[-1][0]
+    visitors = dict(
+        Visitor.objects.filter(visitor_id__in={v for _, v in batch}).values_list(
+            "visitor_id", "contact_id"
+        )
+    )
+    if not visitors:
+        return 0, watermark
+    events = TrackingEvent.objects.filter(
+        id__gt=after_id, id__lte=watermark, visitor_id__in=visitors, attached_at=None
+    ).order_by("id")
+    with transaction.atomic():
+        attached = _attach(events, visitors)
+    return attached, watermark

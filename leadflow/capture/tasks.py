@@ -41,3 +41,28 @@ def retry_failed_submissions() -> int:
 @register("retry_failed_submissions", every=timedelta(minutes=15))
 def _schedule_retries() -> None:
     retry_failed_submissions.enqueue()
+
+
+ATTACH_WATERMARK_KEY = "leadflow:capture:attach-visits:last-id"
+
+
+@task()
+def attach_visits() -> int:
+    """Put identified visitors' new page views on their timelines, a batch at a time."""
+    from django.core.cache import cache
+
+    total = 0
+    after_id = cache.get(ATTACH_WATERMARK_KEY, 0)
+    while True:
+        attached, watermark = services.attach_visits(after_id=after_id)
+        total += attached
+        if watermark == after_id:
+            break
+        after_id = watermark
+        cache.set(ATTACH_WATERMARK_KEY, after_id, timeout=None)
+    return total
+
+
+@register("attach_visits", every=timedelta(seconds=30))
+def _schedule_attach() -> None:
+    attach_visits.enqueue()

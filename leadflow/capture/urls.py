@@ -10,4 +10,6 @@ urlpatterns = [
     path("f/<str:slug>/embed.js", public.form_embed_js, name="form_embed"),
     path("f/<str:slug>/confirm/<str:token>", public.confirm_subscription, name="confirm"),
     path("p/<str:slug>", public.landing_page, name="landing_page"),
+    path("t/lf.js", public.tracking_script, name="tracking_script"),
+    path("t/collect", public.collect, name="collect"),
 ]

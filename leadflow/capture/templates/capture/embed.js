@@ -2,7 +2,9 @@
   "use strict";
   var script = document.currentScript;
   var frame = document.createElement("iframe");
-  var params = "?embed=1&page=" + encodeURIComponent(location.href) + "&ref=" + encodeURIComponent(document.referrer);
+  var vid = (document.cookie.match(/(?:^|;\s*)lf_vid=([A-Za-z0-9_-]{8,64})/) || [])[1] || "";
+  var params = "?embed=1&page=" + encodeURIComponent(location.href) +
+    "&ref=" + encodeURIComponent(document.referrer) + (vid ? "&vid=" + vid : "");
   frame.src = "{{ src|escapejs }}" + params;
   frame.title = "Form";
   frame.loading = "lazy";
