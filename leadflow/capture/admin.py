@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from leadflow.capture import webhooks
 from leadflow.capture.models import (
     ChannelRule,
     Form,
@@ -9,6 +10,8 @@ from leadflow.capture.models import (
     Submission,
     TrackingEvent,
     Visitor,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -83,3 +86,44 @@ class VisitorAdmin(admin.ModelAdmin):
     list_display = ("visitor_id", "contact", "identified_at", "identified_by")
     search_fields = ("visitor_id", "contact__email")
     raw_id_fields = ("contact",)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "events", "is_active", "created_at")
+    list_filter = ("is_active",)
+    readonly_fields = ("secret",)
+
+    def save_model(self, request, obj, form, change):
+        if not obj.secret:
+            obj.secret = webhooks.new_secret()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Every delivery and its last answer; failed ones can be replayed."""
+
+    list_display = (
+        "created_at",
+        "event",
+        "endpoint",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+    )
+    list_filter = ("status", "event", "endpoint")
+    list_select_related = ("endpoint",)
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["replay_deliveries"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Send the selected deliveries again now")
+    def replay_deliveries(self, request, queryset):
+        for delivery in queryset:
+            webhooks.replay(delivery)
+        self.message_user(request, f"{queryset.count()} deliveries queued again.")

@@ -259,3 +259,66 @@ class Visitor(models.Model):
 
     def __str__(self) -> str:
         return self.visitor_id
+
+
+class WebhookEvent(models.TextChoices):
+    CONTACT_CREATED = "contact.created", "Contact created"
+    CONTACT_UPDATED = "contact.updated", "Contact updated"
+    FORM_SUBMITTED = "form.submitted", "Form submitted"
+    STAGE_CHANGED = "contact.stage_changed", "Lifecycle stage changed"
+    DEAL_WON = "deal.won", "Deal won"
+
+
+class WebhookEndpoint(models.Model):
+    """An integration's URL that receives the events it subscribed to, signed with HMAC."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    # Kept as given: Leadflow signs every delivery with it, so it cannot be a one-way hash.
+    # Admins see it once when created and can roll it.
+    secret = models.CharField(max_length=100)
+    events = models.JSONField(default=list, help_text="Event names, e.g. contact.created.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    RETRYING = "retrying", "Failed, will retry"
+    FAILED = "failed", "Failed, gave up"
+
+
+class WebhookDelivery(models.Model):
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_response = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_of_endpoint"),
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint} ({self.status})"

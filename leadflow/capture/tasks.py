@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django_tasks import task
 
-from leadflow.capture import services
-from leadflow.capture.models import Submission, SubmissionStatus
+from leadflow.capture import services, webhooks
+from leadflow.capture.models import DeliveryStatus, Submission, SubmissionStatus, WebhookDelivery
 from leadflow.scheduler import register
 
 
@@ -66,3 +66,14 @@ def attach_visits() -> int:
 @register("attach_visits", every=timedelta(seconds=30))
 def _schedule_attach() -> None:
     attach_visits.enqueue()
+
+
+@task()
+def deliver_webhook(delivery_id: int) -> str:
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status == DeliveryStatus.DELIVERED:
+        return "nothing to do"
+    delivery = webhooks.attempt_delivery(delivery)
+    if delivery.status == DeliveryStatus.RETRYING:
+        deliver_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery_id=delivery.pk)
+    return delivery.status
