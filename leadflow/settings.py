@@ -204,6 +204,7 @@ RATELIMIT_VIEW = "leadflow.accounts.views.rate_limited"
 # Public form endpoints: per visitor address, and per form (a spam burst from many addresses).
 CAPTURE_RATE_PER_IP = os.environ.get("LEADFLOW_CAPTURE_RATE_PER_IP", "20/m")
 CAPTURE_RATE_PER_FORM = os.environ.get("LEADFLOW_CAPTURE_RATE_PER_FORM", "600/m")
+INBOUND_RATE_PER_SOURCE = os.environ.get("LEADFLOW_INBOUND_RATE_PER_SOURCE", "1200/m")
 
 # The tracking endpoint: events per visitor address per process ("" turns the limit off).
 TRACKING_RATE_PER_IP = os.environ.get("LEADFLOW_TRACKING_RATE_PER_IP", "120/minute")

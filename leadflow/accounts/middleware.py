@@ -2,8 +2,9 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLogi
 
 # Deliberately public: the health check, the machine API (it authenticates with its own keys
 # and answers 401, never a redirect), static files, and the URLs customers paste into their
-# own sites and emails (PRODUCT.md: /p/, /f/, /t/, /e/).
-PUBLIC_PREFIXES = ("/healthz", "/api/", "/static/", "/p/", "/f/", "/t/", "/e/")
+# own sites and emails (PRODUCT.md: /p/, /f/, /t/, /e/), and /in/ where other tools push leads
+# (authenticated by each source's own secret).
+PUBLIC_PREFIXES = ("/healthz", "/api/", "/static/", "/p/", "/f/", "/t/", "/e/", "/in/")
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):

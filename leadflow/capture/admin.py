@@ -1,10 +1,12 @@
 from django.contrib import admin
 
-from leadflow.capture import webhooks
+from leadflow.capture import inbound, webhooks
 from leadflow.capture.models import (
     ChannelRule,
     Form,
     FormField,
+    InboundLead,
+    InboundSource,
     LandingPage,
     LeadMagnet,
     Submission,
@@ -127,3 +129,32 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for delivery in queryset:
             webhooks.replay(delivery)
         self.message_user(request, f"{queryset.count()} deliveries queued again.")
+
+
+@admin.register(InboundSource)
+class InboundSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "channel", "campaign", "is_active")
+    exclude = ("secret_hash",)
+
+    def save_model(self, request, obj, form, change):
+        if not obj.secret_hash:
+            secret = inbound.new_secret()
+            obj.secret_hash = inbound.hash_secret(secret)
+            self.message_user(
+                request, f"The secret for {obj.name} is {secret} (shown once; it is not stored)."
+            )
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(InboundLead)
+class InboundLeadAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "source", "external_id", "status", "contact")
+    list_filter = ("status", "source")
+    raw_id_fields = ("contact",)
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False

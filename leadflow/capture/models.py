@@ -322,3 +322,62 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.endpoint} ({self.status})"
+
+
+class InboundSource(models.Model):
+    """A lead-ads platform or other tool that POSTs leads as JSON to /in/<slug>."""
+
+    name = models.CharField(max_length=100)
+    slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    # SHA-256 of the shared secret; the secret itself is shown once when made.
+    secret_hash = models.CharField(max_length=64)
+    # Our field -> a path into their JSON: {"email": "lead.email",
+    # "first_name": "field_data.name=first_name.values.0", "attr.budget": "answers.budget"}.
+    field_mapping = models.JSONField(default=dict)
+    # Where the sender's own lead id is, so a resent lead is recognised: "lead.id".
+    id_path = models.CharField(max_length=200, default="id")
+    channel = models.ForeignKey(
+        "contacts.Channel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "contacts.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lifecycle_stage = models.CharField(
+        max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.LEAD
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InboundLead(models.Model):
+    """A lead as a source sent it, kept before processing; unique per sender's lead id."""
+
+    source = models.ForeignKey(InboundSource, on_delete=models.CASCADE, related_name="leads")
+    external_id = models.CharField(max_length=200)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=12, choices=SubmissionStatus.choices, default=SubmissionStatus.RECEIVED
+    )
+    errors = models.JSONField(default=dict, blank=True)
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="inbound_lead_once_per_sender_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.external_id}"

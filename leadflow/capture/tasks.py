@@ -4,8 +4,14 @@ from datetime import timedelta
 
 from django_tasks import task
 
-from leadflow.capture import services, webhooks
-from leadflow.capture.models import DeliveryStatus, Submission, SubmissionStatus, WebhookDelivery
+from leadflow.capture import inbound, services, webhooks
+from leadflow.capture.models import (
+    DeliveryStatus,
+    InboundLead,
+    Submission,
+    SubmissionStatus,
+    WebhookDelivery,
+)
 from leadflow.scheduler import register
 
 
@@ -35,7 +41,12 @@ def retry_failed_submissions() -> int:
     )
     for submission_id in ids:
         retry_submission.enqueue(submission_id=submission_id)
-    return len(ids)
+    leads = list(
+        InboundLead.objects.filter(status=SubmissionStatus.FAILED).select_related("source")[:500]
+    )
+    for lead in leads:
+        inbound.process_or_keep_for_retry(lead=lead)
+    return len(ids) + len(leads)
 
 
 @register("retry_failed_submissions", every=timedelta(minutes=15))

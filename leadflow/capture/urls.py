@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leadflow.capture import public
+from leadflow.capture import inbound_endpoint, public
 
 app_name = "capture"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("p/<str:slug>", public.landing_page, name="landing_page"),
     path("t/lf.js", public.tracking_script, name="tracking_script"),
     path("t/collect", public.collect, name="collect"),
+    path("in/<str:slug>", inbound_endpoint.receive, name="inbound"),
 ]
