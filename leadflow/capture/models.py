@@ -40,6 +40,47 @@ class LeadMagnet(models.Model):
         return self.name
 
 
+class Event(models.Model):
+    """A webinar or event people register for through a form."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    location = models.CharField(max_length=300, blank=True, help_text="An address or a URL.")
+    capacity = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gte=models.F("starts_at")), name="event_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Registration(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="registrations")
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="event_registrations"
+    )
+    registered_at = models.DateTimeField(default=timezone.now)
+    attended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-registered_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "contact"], name="one_registration_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} at {self.event}"
+
+
 class Form(models.Model):
     name = models.CharField(max_length=200)
     slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
@@ -52,6 +93,10 @@ class Form(models.Model):
     )
     lead_magnet = models.ForeignKey(
         LeadMagnet, null=True, blank=True, on_delete=models.SET_NULL, related_name="forms"
+    )
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="forms",
+        help_text="Submitting this form registers the person for the event.",
     )
     # Submissions without UTM parameters are credited to this campaign, if set.
     campaign = models.ForeignKey(

@@ -227,6 +227,7 @@ class Contact(models.Model):
                 fields=["first_touch_channel", "-created_at", "-id"], name="contact_channel"
             ),
             models.Index(fields=["-score", "-id"], name="contact_score"),
+            models.Index(fields=["-updated_at", "-id"], name="contact_updated"),
             models.Index(fields=["last_name", "first_name", "id"], name="contact_name"),
             models.Index(fields=["company", "-created_at"], name="contact_company"),
             models.Index(Upper("last_name"), name="contact_last_name_upper"),
@@ -268,6 +269,9 @@ class ActivityKind(models.TextChoices):
     CREATED = "created", "Contact created"
     UPDATED = "updated", "Contact updated"
     CONSENT_CHANGED = "consent_changed", "Consent changed"
+    ASSET_DOWNLOADED = "asset_downloaded", "Asset downloaded"
+    EVENT_REGISTERED = "event_registered", "Registered for an event"
+    EVENT_ATTENDED = "event_attended", "Attended an event"
     IMPORTED = "imported", "Imported"
     MERGED = "merged", "Merged"
     DEAL_CREATED = "deal_created", "Deal created"

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('capture', '0003_webhooks_out'),
-        ('contacts', '0004_inbound_sources'),
+        ('contacts', '0003_activity_kind_consent_changed'),
     ]
 
     operations = [
