@@ -55,7 +55,8 @@ class Event(models.Model):
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_at__gte=models.F("starts_at")), name="event_ends_after_start"
+                condition=models.Q(ends_at__gte=models.F("starts_at")),
+                name="event_ends_after_start",
             )
         ]
 
@@ -95,7 +96,11 @@ class Form(models.Model):
         LeadMagnet, null=True, blank=True, on_delete=models.SET_NULL, related_name="forms"
     )
     event = models.ForeignKey(
-        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="forms",
+        Event,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="forms",
         help_text="Submitting this form registers the person for the event.",
     )
     # Submissions without UTM parameters are credited to this campaign, if set.

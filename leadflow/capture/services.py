@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from leadflow.capture import events
+from leadflow.capture import events, tasks, webinars
 from leadflow.capture.attribution import UTM_KEYS, attribute_touch
 from leadflow.capture.models import (
     FieldKind,
@@ -143,10 +143,14 @@ def process_submission(*, submission: Submission) -> Submission:
             else ConsentState.PENDING,
             evidence=evidence,
         )
+    if form.event_id is not None:
+        _register_for_event(submission, contact)
+    if form.lead_magnet_id is not None:
+        transaction.on_commit(lambda: tasks.send_lead_magnet.enqueue(submission_id=submission.pk))
     submission.contact = contact
     submission.status = SubmissionStatus.PROCESSED
     submission.processed_at = timezone.now()
-    submission.save(update_fields=["contact", "status", "processed_at"])
+    submission.save(update_fields=["contact", "status", "processed_at", "errors"])
     transaction.on_commit(
         lambda: events.form_submitted.send(
             Submission,
@@ -159,6 +163,22 @@ def process_submission(*, submission: Submission) -> Submission:
     return submission
 
 
+def _register_for_event(submission: Submission, contact: Contact) -> None:
+    try:
+        registration, new = webinars.register(
+            event=submission.form.event, contact=contact, source=f"form:{submission.form.slug}"
+        )
+    except webinars.EventFull:
+        # The endpoint checks for seats first; this is the race for the last one. The
+        # person is still a lead, so the submission is processed and says why no seat.
+        submission.errors = {**(submission.errors or {}), "event": "The event was full."}
+        return
+    if new:
+        transaction.on_commit(
+            lambda: tasks.send_registration_email.enqueue(registration_id=registration.pk)
+        )
+
+
 def process_or_keep_for_retry(*, submission: Submission) -> Submission:
     """Process now; if anything fails the submission stays, marked failed, for a retry."""
     try:
@@ -168,9 +188,7 @@ def process_or_keep_for_retry(*, submission: Submission) -> Submission:
         Submission.objects.filter(pk=submission.pk).update(
             status=SubmissionStatus.FAILED, errors={"__processing__": str(exc)[:500]}
         )
-        from leadflow.capture.tasks import retry_submission
-
-        transaction.on_commit(lambda: retry_submission.enqueue(submission_id=submission.pk))
+        transaction.on_commit(lambda: tasks.retry_submission.enqueue(submission_id=submission.pk))
         submission.status = SubmissionStatus.FAILED
         return submission
 

@@ -4,10 +4,11 @@ from datetime import timedelta
 
 from django_tasks import task
 
-from leadflow.capture import inbound, services, webhooks
+from leadflow.capture import inbound, magnets, services, webhooks, webinars
 from leadflow.capture.models import (
     DeliveryStatus,
     InboundLead,
+    Registration,
     Submission,
     SubmissionStatus,
     WebhookDelivery,
@@ -30,6 +31,30 @@ def send_confirmation_email(submission_id: int) -> str:
     if submission is None or submission.confirmed_at is not None:
         return "nothing to do"
     services.send_confirmation_email(submission=submission)
+    return "sent"
+
+
+@task()
+def send_lead_magnet(submission_id: int) -> str:
+    submission = (
+        Submission.objects.select_related("form__lead_magnet", "contact")
+        .filter(pk=submission_id, status=SubmissionStatus.PROCESSED)
+        .first()
+    )
+    if submission is None or submission.contact is None:
+        return "nothing to do"
+    magnets.send_magnet_email(form=submission.form, contact=submission.contact)
+    return "sent"
+
+
+@task()
+def send_registration_email(registration_id: int) -> str:
+    registration = (
+        Registration.objects.select_related("event", "contact").filter(pk=registration_id).first()
+    )
+    if registration is None:
+        return "nothing to do"
+    webinars.send_registration_email(registration=registration)
     return "sent"
 
 
