@@ -62,10 +62,12 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError):
 
 
 def _add_routers() -> None:
+    from leadflow.capture.api import router as capture_router
     from leadflow.contacts.api import router as contacts_router
     from leadflow.sales.api import router as sales_router
 
     api.add_router("", contacts_router)
+    api.add_router("", capture_router)
     api.add_router("", sales_router)
 
 

@@ -18,6 +18,7 @@ from leadflow.capture.models import (
     FieldKind,
     Form,
     FormField,
+    LandingPage,
     Submission,
     SubmissionStatus,
     TrackingEvent,
@@ -350,3 +351,57 @@ def attach_visits(*, after_id: int) -> tuple[int, int]:
     with transaction.atomic():
         attached = _attach(events, visitors)
     return attached, watermark
+
+
+class SlugTaken(LeadflowError):
+    """Another form or page already has this address."""
+
+
+def _save_fields(form: Form, fields: list[dict[str, Any]]) -> None:
+    names = [f["name"] for f in fields]
+    if len(names) != len(set(names)):
+        raise InvalidForm("fields: two fields have the same name.")
+    if not any(f.get("kind") == FieldKind.EMAIL for f in fields):
+        raise InvalidForm("fields: a form needs an email field to find or create the contact.")
+    form.fields.all().delete()
+    FormField.objects.bulk_create(
+        FormField(form=form, position=position, **spec) for position, spec in enumerate(fields)
+    )
+
+
+class InvalidForm(LeadflowError):
+    status_code = 422
+
+
+@transaction.atomic
+def create_form(*, fields: list[dict[str, Any]], **attrs: Any) -> Form:
+    if Form.objects.filter(slug=attrs["slug"]).exists():
+        raise SlugTaken(f"A form with the address /f/{attrs['slug']} already exists.")
+    form = Form.objects.create(**attrs)
+    _save_fields(form, fields)
+    return form
+
+
+@transaction.atomic
+def update_form(*, form: Form, fields: list[dict[str, Any]] | None = None, **changes: Any) -> Form:
+    for name, value in changes.items():
+        setattr(form, name, value)
+    form.save()
+    if fields is not None:
+        _save_fields(form, fields)
+    return form
+
+
+@transaction.atomic
+def create_landing_page(**attrs: Any) -> LandingPage:
+    if LandingPage.objects.filter(slug=attrs["slug"]).exists():
+        raise SlugTaken(f"A page with the address /p/{attrs['slug']} already exists.")
+    return LandingPage.objects.create(**attrs)
+
+
+@transaction.atomic
+def update_landing_page(*, page: LandingPage, **changes: Any) -> LandingPage:
+    for name, value in changes.items():
+        setattr(page, name, value)
+    page.save()
+    return page
