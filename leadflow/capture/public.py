@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from leadflow.capture import protection, selectors, services, tasks, tracking
+from leadflow.capture import magnets, protection, selectors, services, tasks, tracking, webinars
 from leadflow.capture.attribution import UTM_KEYS
 from leadflow.capture.models import Form, SubmissionStatus
 from leadflow.capture.validation import check_submission
@@ -225,6 +225,8 @@ def form_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request, "capture/form_page.html", {"form": form, "form_html": html}, status=422
         )
+    if form.event_id is not None and webinars.seats_left(form.event) == 0:
+        return _error(request, 409, f"Sorry, {form.event.name} is full.", form)
     if form.double_opt_in:
         # Nothing is subscribed, and no contact made, until the address's owner confirms.
         submission = services.keep_submission(
@@ -247,14 +249,23 @@ def form_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
         ip_address=ip,
         user_agent=agent,
     )
-    services.process_or_keep_for_retry(submission=submission)
-    return _thank_you(request, form)
+    submission = services.process_or_keep_for_retry(submission=submission)
+    return _thank_you(request, form, download=_download_url(form, submission))
+
+
+def _download_url(form: Form, submission) -> str:
+    """The lead magnet's link for the thank-you page, once the submission made a contact."""
+    if form.lead_magnet is None or submission.contact_id is None:
+        return ""
+    return magnets.download_url(form=form, magnet=form.lead_magnet, contact=submission.contact)
 
 
 CONFIRM_MESSAGE = "Almost done: we sent you an email. Click the link in it to confirm."
 
 
-def _thank_you(request: HttpRequest, form: Form, *, confirm: bool = False) -> HttpResponse:
+def _thank_you(
+    request: HttpRequest, form: Form, *, confirm: bool = False, download: str = ""
+) -> HttpResponse:
     message = form.thank_you_message
     if confirm:
         message = f"{message}\n\n{CONFIRM_MESSAGE}"
@@ -266,6 +277,7 @@ def _thank_you(request: HttpRequest, form: Form, *, confirm: bool = False) -> Ht
                     "message": message,
                     "redirect": form.redirect_url or None,
                     "confirmation_required": confirm,
+                    "download_url": download or None,
                 }
             )
         )
@@ -277,7 +289,7 @@ def _thank_you(request: HttpRequest, form: Form, *, confirm: bool = False) -> Ht
         render(
             request,
             "capture/message.html",
-            {"form": form, "message": message, "success": True},
+            {"form": form, "message": message, "success": True, "download": download},
         )
     )
 
@@ -336,11 +348,18 @@ def confirm_subscription(request: HttpRequest, slug: str, token: str) -> HttpRes
     if request.method == "GET" and submission.confirmed_at is None:
         return render(request, "capture/confirm.html", {"form": form})
     if submission.confirmed_at is None:
-        services.confirm_submission(submission=submission, ip_address=_client_ip(request))
+        submission = services.confirm_submission(
+            submission=submission, ip_address=_client_ip(request)
+        )
     return render(
         request,
         "capture/message.html",
-        {"form": form, "success": True, "message": "Thank you, your subscription is confirmed."},
+        {
+            "form": form,
+            "success": True,
+            "message": "Thank you, your subscription is confirmed.",
+            "download": _download_url(form, submission),
+        },
     )
 
 

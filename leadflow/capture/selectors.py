@@ -8,6 +8,7 @@ from leadflow.capture.models import Form, FormField, LandingPage, Submission
 def get_published_form(*, slug: str) -> Form | None:
     return (
         Form.objects.filter(slug=slug, is_published=True)
+        .select_related("lead_magnet", "event")
         .prefetch_related(Prefetch("fields", queryset=FormField.objects.order_by("position", "id")))
         .first()
     )

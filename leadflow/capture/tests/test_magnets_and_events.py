@@ -102,3 +102,25 @@ def test_attendance_is_imported_from_a_list_of_emails(webinar):
 
     again = webinars.import_attendance(event=webinar, lines=io.StringIO(csv_text))
     assert (again.attended, again.already_marked) == (0, 2)
+
+
+def test_the_thank_you_page_hands_over_the_guide_at_once():
+    guide = LeadMagnet.objects.create(name="The pipeline guide", url="https://cdn.example/g.pdf")
+    make_signup_form(slug="guide", lead_magnet=guide)
+    response = Client().post("/f/guide", {"email": "ada@example.com", "consent": "on"})
+    html = response.content.decode()
+    assert "Download The pipeline guide" in html
+    json_answer = Client().post(
+        "/f/guide", {"email": "bob@example.com", "consent": "on"}, HTTP_ACCEPT="application/json"
+    ).json()
+    assert "/f/guide/asset/" in json_answer["download_url"]
+
+
+def test_a_full_event_says_so_before_taking_the_submission(webinar):
+    make_signup_form(slug="clinic", event=webinar)
+    for i in range(2):
+        Client().post("/f/clinic", {"email": f"p{i}@example.com", "consent": "on"})
+    response = Client().post("/f/clinic", {"email": "late@example.com", "consent": "on"})
+    assert response.status_code == 409
+    assert "full" in response.content.decode()
+    assert not Contact.objects.filter(email="late@example.com").exists()
