@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage
 
 
 def _username_key(group: str, request: HttpRequest) -> str:
@@ -14,17 +14,16 @@ def _username_key(group: str, request: HttpRequest) -> str:
 
 
 def _login_throttled(request: HttpRequest, *, increment: bool) -> bool:
-    by_ip = is_ratelimited(
-        request, group="login-ip", key="ip", rate=settings.LOGIN_RATE, increment=increment
-    )
-    by_user = is_ratelimited(
-        request,
-        group="login-user",
-        key=_username_key,
-        rate=settings.LOGIN_RATE,
-        increment=increment,
-    )
-    return by_ip or by_user
+    """Counts wrong passwords per address and per username; once either has used up the
+    rate, the next attempt is refused before the password is even checked."""
+    limited = False
+    for group, key in (("login-ip", "ip"), ("login-user", _username_key)):
+        usage = get_usage(
+            request, group=group, key=key, rate=settings.LOGIN_RATE, increment=increment
+        )
+        if usage is not None and usage["count"] >= usage["limit"]:
+            limited = True
+    return limited
 
 
 @method_decorator(login_not_required, name="dispatch")
