@@ -10,6 +10,7 @@ in the shared cache, so a restart does not run everything again.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.utils import timezone
 
 logger = logging.getLogger("leadflow.scheduler")
@@ -73,6 +74,13 @@ class SchedulerLock:
         self._pg = None
 
     def acquire(self) -> bool:
+        if self._pg is not None and not self._pg.is_usable():
+            # The server ended our session (restart, fail-over, idle kill) and released the
+            # lock with it: another worker may hold it now, so ask again rather than assume.
+            logger.warning("lost the scheduler lock's connection; asking for the lock again")
+            with contextlib.suppress(DatabaseError):
+                self._pg.close()
+            self._pg = None
         if self.held:
             return True
         db = settings.DATABASES["default"]

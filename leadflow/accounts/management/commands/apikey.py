@@ -31,8 +31,16 @@ class Command(BaseCommand):
                 raise CommandError(f"No active user named {options['user']!r}.")
             key, secret = create_api_key(user=user, name=options["name"])
             if format == "json":
-                self.stdout.write(json.dumps({"key": secret, "prefix": key.prefix,
-                                              "user": user.username, "name": key.name}))
+                self.stdout.write(
+                    json.dumps(
+                        {
+                            "key": secret,
+                            "prefix": key.prefix,
+                            "user": user.username,
+                            "name": key.name,
+                        }
+                    )
+                )
             else:
                 self.stdout.write(secret)
                 self.stderr.write("Keep this key now: it is not stored and cannot be shown again.")
@@ -40,16 +48,25 @@ class Command(BaseCommand):
             keys = ApiKey.objects.select_related("user")
             if options["user"]:
                 keys = keys.filter(user__username=options["user"])
-            rows = [{"prefix": k.prefix, "user": k.user.username, "name": k.name,
-                     "created_at": k.created_at.isoformat(),
-                     "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
-                     "revoked": k.revoked_at is not None} for k in keys]
+            rows = [
+                {
+                    "prefix": k.prefix,
+                    "user": k.user.username,
+                    "name": k.name,
+                    "created_at": k.created_at.isoformat(),
+                    "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                    "revoked": k.revoked_at is not None,
+                }
+                for k in keys
+            ]
             if format == "json":
                 self.stdout.write(json.dumps(rows))
             else:
                 for row in rows:
                     state = "revoked" if row["revoked"] else "active"
-                    self.stdout.write(f"{row['prefix']}  {row['user']:<20} {state:<8} {row['name']}")
+                    self.stdout.write(
+                        f"{row['prefix']}  {row['user']:<20} {state:<8} {row['name']}"
+                    )
         else:
             key = ApiKey.objects.filter(prefix=options["prefix"]).first()
             if key is None:

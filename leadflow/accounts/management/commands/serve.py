@@ -24,38 +24,35 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("LEADFLOW_PORT", 8000)))
         parser.add_argument("--demo", action="store_true", help="Load the demo workspace first.")
         parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("LEADFLOW_WEB_WORKERS", 0)) or None,
+            "--workers",
+            type=int,
+            default=int(os.environ.get("LEADFLOW_WEB_WORKERS", 0)) or None,
             help="Web server processes (default: one per CPU core).",
         )
-        parser.add_argument("--no-worker", action="store_true",
-                            help="Do not start a background worker (run `leadflow worker`).")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start a background worker (run `leadflow worker`).",
+        )
         parser.add_argument("--no-migrate", action="store_true")
 
-    def handle(self, *, host: str, port: int, demo: bool, workers: int | None,
-               no_worker: bool, no_migrate: bool, **options) -> None:
+    def handle(
+        self,
+        *,
+        host: str,
+        port: int,
+        demo: bool,
+        workers: int | None,
+        no_worker: bool,
+        no_migrate: bool,
+        **options,
+    ) -> None:
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
             call_command("createcachetable", verbosity=0)
         if demo:
             call_command("demo", verbosity=1, stdout=self.stdout)
         workers = workers or os.cpu_count() or 1
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leadflow.settings",
-               "LEADFLOW_DATA_DIR": str(settings.DATA_DIR)}
-        web = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", host,
-             "--port", str(port), "--workers", str(workers), "--blocking-threads", "1",
-             "--no-ws", "--log-level", "warning", "leadflow.wsgi:application"],
-            env=env,
-        )
-        children = [web]
-        if not no_worker:
-            children.append(subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "leadflow.cli", "worker"], env=env))
-        self.stdout.write(f"Leadflow is running on http://{host}:{port}/ "
-                          f"({workers} web process(es), {'no' if no_worker else 'one'} worker)")
-        if demo:
-            self.stdout.write("Demo login: demo / demo  (an admin; reps: rep1 / demo, rep2 / demo)")
-        self.stdout.flush()
 
         stopping = False
 
@@ -63,8 +60,49 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
+        # Before the children start: a SIGTERM that came between their start and the handler
+        # would kill this process by default and leave them running, orphaned.
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "leadflow.settings",
+            "LEADFLOW_DATA_DIR": str(settings.DATA_DIR),
+        }
+        web = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "wsgi",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--blocking-threads",
+                "1",
+                "--no-ws",
+                "--log-level",
+                "warning",
+                "leadflow.wsgi:application",
+            ],
+            env=env,
+        )
+        children = [web]
+        if not no_worker:
+            children.append(
+                subprocess.Popen(  # noqa: S603
+                    [sys.executable, "-m", "leadflow.cli", "worker"], env=env
+                )
+            )
+        self.stdout.write(
+            f"Leadflow is running on http://{host}:{port}/ "
+            f"({workers} web process(es), {'no' if no_worker else 'one'} worker)"
+        )
+        self.stdout.flush()
         try:
             while not stopping and all(child.poll() is None for child in children):
                 time.sleep(0.5)
