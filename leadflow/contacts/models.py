@@ -228,7 +228,7 @@ class Contact(models.Model):
             ),
             models.Index(fields=["-score", "-id"], name="contact_score"),
             models.Index(fields=["-updated_at", "-id"], name="contact_updated"),
-            models.Index(fields=["last_name", "first_name", "id"], name="contact_name"),
+            models.Index(fields=["last_name", "id"], name="contact_name"),
             models.Index(fields=["company", "-created_at"], name="contact_company"),
             models.Index(Upper("last_name"), name="contact_last_name_upper"),
             models.Index(Upper("first_name"), name="contact_first_name_upper"),

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.lookups import In
 
 from leadflow.accounts.models import User
 from leadflow.accounts.selectors import get_workspace
-from leadflow.contacts.models import Activity, Company, Contact, StageChange
+from leadflow.contacts.models import Activity, Company, ConsentState, Contact, StageChange
 
 # Sort keys a list may ask for, each a column that, with the id as tie-breaker, has an index.
 CONTACT_SORTS = {
@@ -98,6 +99,17 @@ class ContactFilter:
         )
 
 
+class _InAnyArray(In):
+    """`column IN (subquery)`, written `column = ANY(ARRAY(subquery))` on PostgreSQL: the
+    subquery then runs once and the condition can use an index inside an OR, so a search's
+    arms combine through their indexes (BitmapOr) instead of scanning every contact."""
+
+    def get_rhs_op(self, connection, rhs):
+        if connection.vendor == "postgresql":
+            return f"= ANY(ARRAY{rhs})"
+        return super().get_rhs_op(connection, rhs)
+
+
 def search_contacts(contacts: QuerySet[Contact], text: str) -> QuerySet[Contact]:
     """Every word must match the start of, or appear in, the email, a name or the company."""
     for word in text.split()[:5]:
@@ -105,12 +117,12 @@ def search_contacts(contacts: QuerySet[Contact], text: str) -> QuerySet[Contact]
         if "@" in word:
             contacts = contacts.filter(email__icontains=word)
             continue
-        companies = Company.objects.filter(name__icontains=word).values("pk")
+        companies = Company.objects.filter(name__icontains=word).order_by().values("pk")
         contacts = contacts.filter(
             Q(email__icontains=word)
             | Q(first_name__icontains=word)
             | Q(last_name__icontains=word)
-            | Q(company__in=companies)
+            | Q(_InAnyArray(F("company"), companies))
         )
     return contacts
 
@@ -135,6 +147,27 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
+def _cursor_values(values: list[Any], field: str) -> tuple[Any, int]:
+    """The cursor's sort value as the column's type; a link edited by hand, or made for
+    another sort, is refused instead of reaching the database as the wrong type."""
+    value, last_id = values
+    try:
+        if field.endswith("_at"):
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError("naive time")
+        elif field == "score":
+            if type(value) is not int:
+                raise ValueError("not an integer")
+        elif not isinstance(value, str):
+            raise ValueError("not text")
+    except (TypeError, ValueError) as exc:
+        raise InvalidCursor("This page link is no longer valid.") from exc
+    if not 0 < last_id < 2**63:
+        raise InvalidCursor("This page link is no longer valid.")
+    return value, last_id
+
+
 @dataclass
 class Page:
     items: list
@@ -156,12 +189,7 @@ def paginate_contacts(
     # Reading backwards (the "previous" link) walks the same index the other way.
     walk_desc = descending != backwards
     if cursor:
-        value, last_id = decode_cursor(cursor)
-        if field.endswith("_at") and isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError as exc:
-                raise InvalidCursor("This page link is no longer valid.") from exc
+        value, last_id = _cursor_values(decode_cursor(cursor), field)
         op = "lt" if walk_desc else "gt"
         bound = "lte" if walk_desc else "gte"
         # `field <= v` bounds the index scan; the OR only breaks ties within v.
@@ -216,3 +244,9 @@ def list_companies(*, search: str = "") -> QuerySet[Company]:
     for word in search.split()[:5]:
         companies = companies.filter(Q(name__icontains=word) | Q(domain__icontains=word))
     return companies.order_by("name", "id")
+
+
+def list_marketable_contacts() -> QuerySet[Contact]:
+    """Who may receive marketing email: a confirmed consent and an address. Nurture sends
+    through this and nothing else, so a contact who never agreed is never mailed."""
+    return Contact.objects.filter(consent=ConsentState.GRANTED, email__isnull=False)

@@ -77,3 +77,32 @@ def test_keyset_pages_walk_every_contact_once_in_both_directions():
 def test_a_forged_cursor_is_refused_cleanly():
     with pytest.raises(selectors.InvalidCursor):
         selectors.paginate_contacts(selectors.Contact.objects.all(), cursor="!!garbage")
+
+
+def test_only_contacts_who_consented_are_marketable():
+    from leadflow.contacts.models import ConsentState
+
+    yes = ContactFactory(consent=ConsentState.GRANTED)
+    ContactFactory(consent=ConsentState.PENDING)
+    ContactFactory(consent=ConsentState.WITHDRAWN)
+    ContactFactory(consent=ConsentState.UNKNOWN)
+    ContactFactory(consent=ConsentState.GRANTED, email=None)
+
+    assert list(selectors.list_marketable_contacts()) == [yes]
+
+
+@pytest.mark.parametrize(
+    ("sort", "values"),
+    [
+        ("newest", [1, 2]),
+        ("score", ["abc", 1]),
+        ("name", [5, 1]),
+        ("newest", ["2026-01-01", 1]),
+        ("score", [1, 2**70]),
+        ("score", [True, 1]),
+    ],
+)
+def test_a_page_link_of_the_wrong_type_is_refused_cleanly(sort, values):
+    cursor = selectors.encode_cursor(values)
+    with pytest.raises(selectors.InvalidCursor):
+        selectors.paginate_contacts(selectors.Contact.objects.all(), sort=sort, cursor=cursor)
