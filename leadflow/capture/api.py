@@ -289,4 +289,3 @@ def delete_source(request: HttpRequest, source_id: int):
     require_admin(request.auth)
     get_object_or_404(InboundSource, pk=source_id).delete()
     return Status(204, None)
-

@@ -96,6 +96,9 @@ def update_deal(*, deal: Deal, actor: User | None, **changes: Any) -> Deal:
         raise InvalidDeal(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
     for field, value in changes.items():
         setattr(deal, field, value)
+    if lost_reason is not None and deal.stage == DealStage.LOST and stage in (None, deal.stage):
+        # Correcting why a lost deal was lost is an edit, not a move.
+        deal.lost_reason = lost_reason
     deal.save()
     if stage is not None:
         move_deal(deal=deal, stage=stage, actor=actor, lost_reason=lost_reason or "")

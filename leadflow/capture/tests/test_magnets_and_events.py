@@ -110,9 +110,15 @@ def test_the_thank_you_page_hands_over_the_guide_at_once():
     response = Client().post("/f/guide", {"email": "ada@example.com", "consent": "on"})
     html = response.content.decode()
     assert "Download The pipeline guide" in html
-    json_answer = Client().post(
-        "/f/guide", {"email": "bob@example.com", "consent": "on"}, HTTP_ACCEPT="application/json"
-    ).json()
+    json_answer = (
+        Client()
+        .post(
+            "/f/guide",
+            {"email": "bob@example.com", "consent": "on"},
+            HTTP_ACCEPT="application/json",
+        )
+        .json()
+    )
     assert "/f/guide/asset/" in json_answer["download_url"]
 
 
