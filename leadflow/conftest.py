@@ -8,6 +8,12 @@ from leadflow.accounts.services import create_api_key
 from leadflow.accounts.tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(settings):
+    # PBKDF2 is slow on purpose; in tests that only costs time (it was most of the suite's).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="admin", role=Role.ADMIN)

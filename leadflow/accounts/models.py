@@ -44,6 +44,18 @@ class User(AbstractUser):
     def is_workspace_admin(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser
 
+    @property
+    def can_assign_leads(self) -> bool:
+        """Managers and admins route leads to reps; reps and marketing do not hand contacts
+        (or deals) to someone else. The pages and the API both ask this."""
+        return self.is_workspace_admin or self.role == Role.SALES_MANAGER
+
+    @property
+    def can_delete_records(self) -> bool:
+        """Reps may not delete contacts or companies: they carry the workspace's history
+        (touches, spend, attribution), so removing one is for marketing, managers, admins."""
+        return not self.is_rep
+
 
 class Workspace(models.Model):
     """The settings of this Leadflow installation. There is one row (pk=1)."""

@@ -18,7 +18,7 @@ from leadflow.contacts.models import (
     StageChange,
 )
 from leadflow.contacts.normalise import InvalidEmail, validate_email_address
-from leadflow.errors import LeadflowError
+from leadflow.errors import LeadflowError, NotAllowed
 
 # Fields a person edits on the profile; everything else has its own verb below.
 PROFILE_FIELDS = (
@@ -306,7 +306,20 @@ def create_company(*, actor: User | None, **fields: Any) -> Company:
     fields["domain"] = domain
     if domain and Company.objects.filter(domain=domain).exists():
         raise DuplicateContact(f"A company with the domain {domain} already exists.")
-    return Company.objects.create(**fields)
+    try:
+        with transaction.atomic():
+            return Company.objects.create(**fields)
+    except IntegrityError as exc:
+        # Two requests racing on the same domain: the unique index decides, we explain.
+        raise DuplicateContact(f"A company with the domain {domain} already exists.") from exc
+
+
+@transaction.atomic
+def delete_company(*, company: Company, actor: User) -> None:
+    """Its contacts and deals stay, without a company."""
+    if not actor.can_delete_records:
+        raise NotAllowed("Sales reps cannot delete companies.")
+    company.delete()
 
 
 @transaction.atomic
@@ -318,7 +331,11 @@ def update_company(*, company: Company, actor: User | None, **changes: Any) -> C
         changes["domain"] = domain
     for field, value in changes.items():
         setattr(company, field, value)
-    company.save()
+    try:
+        with transaction.atomic():
+            company.save()
+    except IntegrityError as exc:
+        raise DuplicateContact("Another company already has this domain.") from exc
     return company
 
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from leadflow.accounts.models import Role, User
+from leadflow.accounts.models import User
 from leadflow.accounts.selectors import list_active_reps
 from leadflow.contacts import selectors, services
 from leadflow.contacts.forms import (
@@ -74,17 +74,6 @@ TIMELINE_LIMIT = 50
 
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def can_assign_owner(user: User) -> bool:
-    """Managers and admins route leads; reps and marketing do not hand contacts around."""
-    return user.is_superuser or user.role in {Role.SALES_MANAGER, Role.ADMIN}
-
-
-def can_delete_contact(user: User) -> bool:
-    """Reps may not delete: a contact carries the workspace's history (touches, spend,
-    attribution), so removing one is for marketing, managers and admins."""
-    return not user.is_rep
 
 
 def _visible_contact(request: HttpRequest, contact_id: int) -> Contact:
@@ -216,14 +205,14 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         .prefetch_related(Prefetch("deals", to_attr="deal_list")),
         pk=contact_id,
     )
-    assign = can_assign_owner(request.user)
+    assign = request.user.can_assign_leads
     context = _contact_page_context(
         request,
         contact,
         stage_form=StageForm(initial={"to_stage": contact.lifecycle_stage}),
         owner_form=OwnerForm(initial={"owner": contact.owner_id}) if assign else None,
         history=list(selectors.list_stage_history(contact=contact)[:20]),
-        can_delete=can_delete_contact(request.user),
+        can_delete=request.user.can_delete_records,
     )
     return render(request, "contacts/contact_detail.html", context)
 
@@ -287,7 +276,7 @@ def contact_stage(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @require_POST
 def contact_owner(request: HttpRequest, contact_id: int) -> HttpResponse:
-    if not can_assign_owner(request.user):
+    if not request.user.can_assign_leads:
         raise PermissionDenied("Only managers and admins assign owners.")
     contact = _visible_contact(request, contact_id)
     form = OwnerForm(request.POST)
@@ -333,7 +322,7 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = _visible_contact(request, contact_id)
-    if not can_delete_contact(request.user):
+    if not request.user.can_delete_records:
         raise PermissionDenied("Sales reps cannot delete contacts.")
     if request.method == "POST":
         name = str(contact)

@@ -22,14 +22,14 @@ def get_visible_deal(request: HttpRequest, deal_id: int) -> Deal:
     return get_object_or_404(selectors.list_visible_deals(user=request.auth), pk=deal_id)
 
 
-def check_lost_reason(*, moving_to_lost: bool, lost_reason: str | None) -> None:
-    """A lost deal says why (the reports group losses by reason); only a lost deal has one."""
-    if moving_to_lost and not lost_reason:
-        raise field_error("body", "payload", "lost_reason", msg="Say why the deal was lost.")
-    if lost_reason and not moving_to_lost:
-        raise field_error(
-            "body", "payload", "lost_reason", msg="Only a deal moving to lost takes a reason."
-        )
+def check_lost_reason(*, was_lost: bool, will_be_lost: bool, lost_reason: str | None) -> None:
+    """A lost deal says why (the reports group losses by reason); only a lost deal has one.
+    `lost_reason` is None when not sent; sent to a deal that stays lost, it corrects it."""
+    loc = ("body", "payload", "lost_reason")
+    if will_be_lost and (lost_reason == "" or (lost_reason is None and not was_lost)):
+        raise field_error(*loc, msg="Say why the deal was lost.")
+    if lost_reason and not will_be_lost:
+        raise field_error(*loc, msg="Only a lost deal has a lost reason.")
 
 
 @router.get("/deals", response={200: DealPageOut, **READ})
@@ -64,7 +64,9 @@ def create_deal(request: HttpRequest, payload: DealIn) -> Status[Deal]:
             "body", "payload", "contact_id", msg="No contact you can see has this id."
         )
     check_lost_reason(
-        moving_to_lost=payload.stage == DealStage.LOST, lost_reason=payload.lost_reason
+        was_lost=False,
+        will_be_lost=payload.stage == DealStage.LOST,
+        lost_reason=payload.lost_reason or None,
     )
     fields = payload.dict(exclude={"contact_id", "company_id", "owner_id"})
     if "company_id" in payload.model_fields_set:
@@ -85,9 +87,9 @@ def update_deal(request: HttpRequest, deal_id: Id, payload: DealPatch) -> Deal:
     actor = request.auth
     deal = get_visible_deal(request, deal_id)
     changes = payload.dict(exclude_unset=True)
-    stage = changes.get("stage")
     check_lost_reason(
-        moving_to_lost=stage == DealStage.LOST and deal.stage != DealStage.LOST,
+        was_lost=deal.stage == DealStage.LOST,
+        will_be_lost=changes.get("stage", deal.stage) == DealStage.LOST,
         lost_reason=changes.get("lost_reason"),
     )
     if "company_id" in changes:

@@ -80,7 +80,9 @@ class DealListQuery(Schema):
     cursor: Id | None = Field(None, description="`next_cursor` of the previous page.")
 
 
-LOST_REASON_HELP = "Why the deal was lost; required when the stage becomes lost."
+LOST_REASON_HELP = (
+    "Why the deal was lost: required when the stage becomes lost; on a lost deal, corrects it."
+)
 
 
 class DealIn(InputSchema):

@@ -26,12 +26,6 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1"
 
 
-@pytest.fixture(autouse=True)
-def quick_passwords(settings):
-    # These tests authenticate with API keys; PBKDF2's deliberate slowness only costs time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def call(client):
     """`call(method, path, headers, body=None)`: one JSON request to the API."""

@@ -31,12 +31,6 @@ TODAY = date(2025, 6, 2)
 MIDNIGHT = datetime(2025, 6, 2, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Every run re-sets the demo password; the real hasher is slow on purpose.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def demo(*args: str) -> str:
     out = StringIO()
     call_command("demo", *args, stdout=out)

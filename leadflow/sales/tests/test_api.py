@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1"
 
 
-@pytest.fixture(autouse=True)
-def quick_passwords(settings):
-    # These tests authenticate with API keys; PBKDF2's deliberate slowness only costs time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def call(client):
     def request(method: str, path: str, headers: dict, body=None, **params):
@@ -118,6 +112,22 @@ def test_moving_a_deal_to_lost_needs_a_reason(call, api_headers):
     assert (deal.stage, deal.lost_reason) == (DealStage.LOST, "Went quiet")
     assert deal.lost_at is not None
     assert deal.contact.activities.filter(kind=ActivityKind.DEAL_LOST).exists()
+
+
+def test_the_reason_of_a_lost_deal_can_be_corrected_but_not_blanked(call, api_headers):
+    deal = DealFactory(stage=DealStage.LOST, lost_at="2024-05-01T00:00:00Z", lost_reason="Price")
+    path = f"/deals/{deal.pk}"
+    assert call("patch", path, api_headers, {"lost_reason": ""}).status_code == 422
+    # Reopening drops the reason, so sending one with it is a mistake.
+    reopen = {"stage": "proposal", "lost_reason": "Budget"}
+    assert call("patch", path, api_headers, reopen).status_code == 422
+
+    response = call("patch", path, api_headers, {"lost_reason": "Budget frozen"})
+
+    assert response.status_code == 200
+    assert response.json()["lost_reason"] == "Budget frozen"
+    deal.refresh_from_db()
+    assert (deal.stage, deal.lost_reason) == (DealStage.LOST, "Budget frozen")
 
 
 def test_winning_a_deal_records_when(call, api_headers):
