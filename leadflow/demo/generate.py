@@ -29,6 +29,7 @@ from django.utils import timezone
 from faker import Faker
 
 from leadflow.accounts.models import Team, User, Workspace
+from leadflow.capture.models import FieldKind, Form, FormField, LandingPage
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -97,6 +98,79 @@ def ensure_demo_users() -> dict[str, User]:
     return users
 
 
+DEMO_CONSENT = (
+    "I agree to receive the playbook and occasional emails from Lumen Analytics. "
+    "I can unsubscribe at any time."
+)
+
+
+def ensure_demo_capture() -> Form:
+    """The inbound path a new user sees at once (PRODUCT.md): the landing page /p/demo with
+    the form /f/demo (email, first name, consent). Made if missing, left alone if edited."""
+    form, created = Form.objects.get_or_create(
+        slug="demo",
+        defaults={
+            "name": "Demo: lead generation playbook",
+            "submit_label": "Send me the playbook",
+            "thank_you_message": "Thank you! The playbook is on its way to your inbox.",
+            "lifecycle_stage": LifecycleStage.SUBSCRIBER,
+        },
+    )
+    if created:
+        FormField.objects.bulk_create(
+            [
+                FormField(
+                    form=form,
+                    position=0,
+                    name="email",
+                    label="Work email",
+                    kind=FieldKind.EMAIL,
+                    required=True,
+                    maps_to="email",
+                    placeholder="you@company.com",
+                ),
+                FormField(
+                    form=form,
+                    position=1,
+                    name="first_name",
+                    label="First name",
+                    kind=FieldKind.TEXT,
+                    maps_to="first_name",
+                ),
+                FormField(
+                    form=form,
+                    position=2,
+                    name="consent",
+                    label="Consent",
+                    kind=FieldKind.CONSENT,
+                    required=True,
+                    consent_text=DEMO_CONSENT,
+                ),
+            ]
+        )
+    LandingPage.objects.get_or_create(
+        slug="demo",
+        defaults={
+            "title": "The 2026 lead generation playbook",
+            "description": "Twelve pages on filling a B2B pipeline: inbound, bought lists, "
+            "and how to compare them.",
+            "form": form,
+            "is_published": True,
+            "blocks": [
+                {"type": "headline", "text": "Fill your pipeline without burning your budget"},
+                {
+                    "type": "text",
+                    "text": "The 2026 lead generation playbook compares inbound "
+                    "content, paid search and bought lists by what a customer really costs.\n\n"
+                    "Leave your email and we will send it over.",
+                },
+                {"type": "form"},
+            ],
+        },
+    )
+    return form
+
+
 def count_demo_workspace() -> tuple[dict[str, int], dict[str, int]]:
     """Row counts of what the demo fills, and contacts per lifecycle stage."""
     deals_by_stage = dict(Deal.objects.values_list("stage").annotate(n=Count("id")))
@@ -135,6 +209,7 @@ def load_demo_workspace(
         # (SQLite's IMMEDIATE transactions already queue them).
         workspace, _ = Workspace.objects.select_for_update().get_or_create(pk=1)
         users = ensure_demo_users()
+        ensure_demo_capture()
         loaded = not is_demo_loaded()
         if loaded:
             if Contact.objects.exists() or Company.objects.exists():
