@@ -42,8 +42,11 @@ lint: install-dev
 	$(BIN)/lint-imports
 	env -u LEADFLOW_DATABASE_URL LEADFLOW_DATA_DIR=$$(mktemp -d) $(BIN)/leadflow makemigrations --check --dry-run
 
+# Hot-path benchmarks on the local PostgreSQL (each script takes --database-url);
+# tracking.py needs wrk (apt-get install wrk).
 bench: install-dev
 	$(BIN)/python bench/contacts_list.py
+	$(BIN)/python bench/tracking.py
 
 clean:
 	rm -rf $(VENV) var

@@ -211,6 +211,9 @@ INBOUND_RATE_PER_SOURCE = os.environ.get("LEADFLOW_INBOUND_RATE_PER_SOURCE", "12
 # The tracking endpoint: events per visitor address per process ("" turns the limit off).
 TRACKING_RATE_PER_IP = os.environ.get("LEADFLOW_TRACKING_RATE_PER_IP", "120/minute")
 TRACKING_MAX_BODY_BYTES = 16 * 1024
+# The tracking INSERT commits without waiting for the WAL flush (capture/tracking.py,
+# docs/benchmarks.md): a database crash may lose the last ~0.6 s of page views. 1 waits.
+TRACKING_SYNCHRONOUS_COMMIT = _env_bool("LEADFLOW_TRACKING_SYNCHRONOUS_COMMIT", False)
 
 NINJA_PAGINATION_MAX_LIMIT = 500
 

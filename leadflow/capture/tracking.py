@@ -3,11 +3,14 @@ one row. Everything slower (joining to contacts, timelines) happens later, in bu
 
 import json
 import re
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
@@ -101,11 +104,100 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def store_event(fields: dict[str, Any], *, ip_address: str | None, user_agent: str) -> int:
-    event = TrackingEvent.objects.create(
-        **fields, ip_address=ip_address, user_agent=user_agent[:400]
+# The columns store_event writes; the others (contact, attached_at) start NULL, as they do
+# through the ORM.
+INSERT_FIELDS = (
+    "visitor_id",
+    "kind",
+    "name",
+    "url",
+    "title",
+    "referrer",
+    "utm",
+    "properties",
+    "ip_address",
+    "user_agent",
+    "occurred_at",
+)
+
+
+def _insert_sql(*, synchronous_commit: bool) -> str:
+    """The INSERT, built from the model so that a renamed column cannot drift from it."""
+    meta = TrackingEvent._meta
+    columns = ", ".join(meta.get_field(name).column for name in INSERT_FIELDS)
+    values = ", ".join(["%s"] * len(INSERT_FIELDS))
+    if synchronous_commit:
+        return f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values}) RETURNING id"  # noqa: S608
+    # set_config(name, value, true) is SET LOCAL, and a statement outside a transaction is its
+    # own transaction: the relaxed commit applies to this event's row and ends with it.
+    return (
+        f"INSERT INTO {meta.db_table} ({columns}) SELECT {values} "  # noqa: S608
+        "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed RETURNING id"
     )
-    return event.pk
+
+
+INSERT_SQL = _insert_sql(synchronous_commit=True)
+RELAXED_INSERT_SQL = _insert_sql(synchronous_commit=False)
+# How long a connection that just stored an event is trusted without a health check.
+HEALTHY_FOR_SECONDS = 1.0
+# Connections are per thread, and so is the time this thread's connection last answered.
+_recent = threading.local()
+
+
+def store_event(fields: dict[str, Any], *, ip_address: str | None, user_agent: str) -> int:
+    """Write one event and return its id once it is committed (or inside the caller's
+    transaction, when there is one).
+
+    On PostgreSQL this is the hot path (docs/benchmarks.md, issue 4): one INSERT on the
+    request's connection, without the ORM's model instance, signals and SQL compiler, and
+    without waiting for the disk unless TRACKING_SYNCHRONOUS_COMMIT is set (see below). It
+    writes the row TrackingEvent.objects.create() would.
+    """
+    user_agent = user_agent[:400]
+    if connection.vendor != "postgresql":
+        return TrackingEvent.objects.create(
+            **fields, ip_address=ip_address, user_agent=user_agent
+        ).pk
+    params = (
+        fields["visitor_id"],
+        fields["kind"],
+        fields["name"],
+        fields["url"],
+        fields["title"],
+        fields["referrer"],
+        json.dumps(fields["utm"]),
+        json.dumps(fields["properties"]),
+        ip_address,
+        user_agent,
+        fields["occurred_at"],
+    )
+    # Waiting for the WAL to reach the disk on each commit capped ingestion at a few hundred
+    # events a second (docs/benchmarks.md). A page view is answered once PostgreSQL has
+    # committed it in memory; the WAL writer flushes it within wal_writer_delay (200 ms)
+    # or so. The trade: if PostgreSQL or the machine crashes, the page views of the last
+    # fraction of a second (at most 3 x wal_writer_delay) may be missing afterwards, never
+    # half-written, and nothing else is affected. A crash of Leadflow itself loses nothing.
+    # Set LEADFLOW_TRACKING_SYNCHRONOUS_COMMIT=1 to wait for the disk anyway. Inside a
+    # caller's transaction the caller's commit decides, so the plain INSERT is used there.
+    synchronous = (
+        getattr(settings, "TRACKING_SYNCHRONOUS_COMMIT", False) or connection.in_atomic_block
+    )
+    # Django's health check (CONN_HEALTH_CHECKS) pings the database before the first query
+    # of every request, for a beacon a second round trip as dear as the INSERT. A connection
+    # that stored an event a moment ago is known to work, so only one that sat idle (where a
+    # database restart or a firewall may have cut it unseen) is checked first.
+    now = time.monotonic()
+    if now - getattr(_recent, "used_at", 0.0) > HEALTHY_FOR_SECONDS:
+        connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    # The psycopg cursor under Django's: the wrapper adds nothing this one statement needs.
+    # wrap_database_errors keeps Django's error types and marks the connection as failed,
+    # so Django replaces it after an error.
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(INSERT_SQL if synchronous else RELAXED_INSERT_SQL, params)
+        event_id = cursor.fetchone()[0]
+    _recent.used_at = now
+    return event_id
 
 
 # Per process: the hot path must not pay a database or network round trip to be throttled.
