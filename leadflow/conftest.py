@@ -1,5 +1,7 @@
 """Fixtures every app's tests share: users of each role, a logged-in client, an API key."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -70,3 +72,24 @@ def api_headers(admin_user) -> dict:
 def rep_api_headers(rep) -> dict:
     _, secret = create_api_key(user=rep, name="tests")
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def manager_api_headers(manager) -> dict:
+    _, secret = create_api_key(user=manager, name="tests")
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def call(client):
+    """`call(method, path, headers, body=None, **query)`: one JSON request to /api/v1."""
+
+    def request(method: str, path: str, headers: dict, body=None, **params):
+        kwargs = dict(headers)
+        if body is not None:
+            kwargs.update(data=json.dumps(body), content_type="application/json")
+        elif params:
+            kwargs["data"] = params
+        return getattr(client, method)(f"/api/v1{path}", **kwargs)
+
+    return request

@@ -1,9 +1,6 @@
-import json
-
 import pytest
 
 from leadflow.accounts.models import Workspace
-from leadflow.accounts.services import create_api_key
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -24,26 +21,6 @@ from leadflow.contacts.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def call(client):
-    """`call(method, path, headers, body=None)`: one JSON request to the API."""
-
-    def request(method: str, path: str, headers: dict, body=None, **params):
-        kwargs = dict(headers)
-        if body is not None:
-            kwargs.update(data=json.dumps(body), content_type="application/json")
-        elif params:
-            kwargs["data"] = params
-        return getattr(client, method)(f"{API}{path}", **kwargs)
-
-    return request
-
-
-@pytest.fixture
-def manager_api_headers(manager) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {create_api_key(user=manager, name='tests')[1]}"}
 
 
 def loc_of(response) -> list[list]:

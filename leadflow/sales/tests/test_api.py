@@ -1,9 +1,7 @@
-import json
 from decimal import Decimal
 
 import pytest
 
-from leadflow.accounts.services import create_api_key
 from leadflow.contacts.models import ActivityKind
 from leadflow.contacts.tests.factories import CompanyFactory, ContactFactory
 from leadflow.sales.models import Deal, DealStage
@@ -12,24 +10,6 @@ from leadflow.sales.tests.factories import DealFactory
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def call(client):
-    def request(method: str, path: str, headers: dict, body=None, **params):
-        kwargs = dict(headers)
-        if body is not None:
-            kwargs.update(data=json.dumps(body), content_type="application/json")
-        elif params:
-            kwargs["data"] = params
-        return getattr(client, method)(f"{API}{path}", **kwargs)
-
-    return request
-
-
-@pytest.fixture
-def manager_api_headers(manager) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {create_api_key(user=manager, name='tests')[1]}"}
 
 
 def ids(response) -> list[int]:
