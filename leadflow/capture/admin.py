@@ -3,12 +3,14 @@ from django.contrib import admin
 from leadflow.capture import inbound, webhooks
 from leadflow.capture.models import (
     ChannelRule,
+    Event,
     Form,
     FormField,
     InboundLead,
     InboundSource,
     LandingPage,
     LeadMagnet,
+    Registration,
     Submission,
     TrackingEvent,
     Visitor,
@@ -158,3 +160,18 @@ class InboundLeadAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class RegistrationInline(admin.TabularInline):
+    model = Registration
+    extra = 0
+    raw_id_fields = ("contact",)
+    fields = ("contact", "registered_at", "attended_at")
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("name", "starts_at", "ends_at", "capacity", "location")
+    search_fields = ("name",)
+    date_hierarchy = "starts_at"
+    inlines = [RegistrationInline]
