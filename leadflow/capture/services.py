@@ -102,11 +102,15 @@ def process_submission(*, submission: Submission) -> Submission:
         # Before crediting this touch: the visit that first brought them is the first touch.
         identify_visitor(visitor_id=visitor_id, contact=contact, by=f"form:{form.slug}")
     utm = {k: v for k, v in (context.get("utm") or {}).items() if k in UTM_KEYS}
+    referrer, own_host = context.get("referrer", ""), context.get("own_host", "")
+    if not utm and _is_internal(referrer, own_host) and VISITOR_ID.match(visitor_id):
+        # The form sits a few clicks into the site: this visit's source is where its first
+        # page came from, not the site's own previous page.
+        entry = _entry_of_current_visit(visitor_id, before=submission.received_at)
+        if entry is not None:
+            utm, referrer, own_host = entry.utm, entry.referrer, _host(entry.url)
     touch = attribute_touch(
-        utm=utm,
-        referrer=context.get("referrer", ""),
-        own_host=context.get("own_host", ""),
-        default_campaign=form.campaign,
+        utm=utm, referrer=referrer, own_host=own_host, default_campaign=form.campaign
     )
     contact_services.record_touch(contact=contact, channel=touch.channel, campaign=touch.campaign)
     contact_services.record_activity(
@@ -279,6 +283,29 @@ def identify_visitor(*, visitor_id: str, contact: Contact, by: str) -> Visitor:
         )
     _attach(events[: ATTACH_BATCH * 4], {visitor_id: contact.pk})
     return visitor
+
+
+# Page views closer together than this belong to one visit (the usual analytics session).
+VISIT_GAP = timedelta(minutes=30)
+
+
+def _is_internal(referrer: str, own_host: str) -> bool:
+    host = _host(referrer).removeprefix("www.")
+    return not referrer or (bool(own_host) and host == own_host.removeprefix("www."))
+
+
+def _entry_of_current_visit(visitor_id: str, *, before) -> TrackingEvent | None:
+    """The first page view of the visit that ends at `before`: walk back through the
+    visitor's events while they are less than VISIT_GAP apart."""
+    events = TrackingEvent.objects.filter(
+        visitor_id=visitor_id, occurred_at__lte=before, kind=TrackingKind.PAGE_VIEW
+    ).order_by("-occurred_at", "-id")[:200]
+    entry, later = None, before
+    for event in events:
+        if later - event.occurred_at > VISIT_GAP:
+            break
+        entry, later = event, event.occurred_at
+    return entry
 
 
 def _host(url: str) -> str:

@@ -126,7 +126,8 @@ def test_a_form_fill_joins_the_anonymous_visits_and_credits_the_first_one():
         "https://acme.example/pricing",
     ]
     assert contact.first_touch_channel.kind == ChannelKind.SOCIAL
-    assert contact.last_touch_channel.kind == ChannelKind.DIRECT
+    # The form came two pages into the same visit, which LinkedIn brought.
+    assert contact.last_touch_channel.kind == ChannelKind.SOCIAL
 
 
 def test_later_visits_of_a_known_visitor_reach_the_timeline_once(monkeypatch):
@@ -146,3 +147,49 @@ def test_later_visits_of_a_known_visitor_reach_the_timeline_once(monkeypatch):
         ).count()
         == 1
     )
+
+
+def test_a_form_a_few_clicks_in_credits_the_visits_source_as_last_touch():
+    make_signup_form(slug="guide")
+    visitor = Client()
+    beacon(visitor, url="https://acme.example/blog?utm_source=newsletter&utm_medium=email")
+    beacon(visitor, url="https://acme.example/pricing", ref="https://acme.example/blog")
+
+    visitor.post(
+        "/f/guide",
+        {
+            "email": "ada@example.com",
+            "consent": "on",
+            "_vid": VID,
+            "_page": "https://acme.example/guide",
+            "_ref": "https://acme.example/pricing",
+        },
+    )
+
+    contact = Contact.objects.get()
+    assert contact.last_touch_channel.kind == ChannelKind.EMAIL
+    submitted = contact.activities.get(kind=ActivityKind.FORM_SUBMITTED)
+    assert submitted.channel.kind == ChannelKind.EMAIL
+
+
+def test_a_visit_after_a_long_pause_is_a_new_visit():
+    make_signup_form(slug="guide")
+    visitor = Client()
+    long_ago = (timezone.now() - timedelta(hours=3)).timestamp() * 1000
+    beacon(visitor, url="https://acme.example/?utm_medium=cpc", ts=long_ago)
+    beacon(visitor, url="https://acme.example/pricing", ref="")
+
+    visitor.post(
+        "/f/guide",
+        {
+            "email": "ada@example.com",
+            "consent": "on",
+            "_vid": VID,
+            "_page": "https://acme.example/guide",
+            "_ref": "https://acme.example/pricing",
+        },
+    )
+
+    contact = Contact.objects.get()
+    assert contact.first_touch_channel.kind == ChannelKind.PAID_SEARCH
+    assert contact.last_touch_channel.kind == ChannelKind.DIRECT
