@@ -110,7 +110,9 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         # which fails while the filter is built; both mean "this link is not ours".
         notices.append("This page link is no longer valid. Showing the first page.")
         page = selectors.paginate_contacts(contacts, sort=sort, limit=PAGE_SIZE)
-    total, more = selectors.count_contacts_capped(contact_filter.apply(visible))
+    # A search counts to a smaller cap: its matches are rechecked row by row.
+    cap = selectors.SEARCH_COUNT_CAP if contact_filter.search else selectors.COUNT_CAP
+    total, more = selectors.count_contacts_capped(contact_filter.apply(visible), cap=cap)
 
     current = {name: request.GET.get(name, "") for name in FILTER_PARAMS}
     tabs = [
