@@ -275,3 +275,16 @@ def test_a_landing_page_shows_its_blocks_and_form_with_the_visit_context(visitor
 def test_a_draft_landing_page_is_not_public(visitor, form):
     LandingPageFactory(slug="draft", form=form, is_published=False)
     assert visitor.get("/p/draft").status_code == 404
+
+
+def test_a_javascript_link_in_a_block_never_reaches_the_public_page(visitor, form):
+    LandingPageFactory(
+        slug="sneaky",
+        form=form,
+        blocks=[
+            {"type": "button", "text": "Go", "url": "javascript:alert(1)"},
+            {"type": "image", "url": "JaVaScRiPt:alert(2)", "alt": "x"},
+        ],
+    )
+    html = visitor.get("/p/sneaky").content.decode().lower()
+    assert "javascript:" not in html
