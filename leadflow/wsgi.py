@@ -1,19 +1,20 @@
 """The WSGI entry point (`leadflow serve` runs it under granian).
 
-POST /t/collect, the tracking beacon, takes a short road through Django: the same view
-(capture.public.collect, so the same validation, answers and row), behind only the
-middleware that shapes its answer. Every other request takes the full stack.
+POST /t/collect, the tracking beacon, is answered by a plain WSGI handler: the same checks
+and the same row as the `capture.public.collect` view (tracking.accept_event), the same
+answers (204, or 400/413/429 with a JSON reason) and the same headers, without building
+Django's request and response objects or running the middleware stack. Every other request,
+including the pixel (GET) and CORS preflights (OPTIONS) on that path, takes the full stack.
 
-Why: a beacon arrives for every page view on every customer site, thousands a second, and the
-full stack cost more than the view itself (docs/benchmarks.md, issue 4). What the beacon
-skips does nothing for it: it carries no session or user (sessions, auth, messages, the
-login requirement and CSRF, from which the view is exempt, only read or set cookies it never
-sends), and whitenoise serves only /static/. What it keeps: host validation and
-Content-Length (CommonMiddleware), the security headers (SecurityMiddleware,
-XFrameOptionsMiddleware), Django's 500 answer and logging for an exception, and the
-request_started/request_finished signals that manage database connections.
+Why: a beacon arrives for every page view on every customer site, thousands a second, and
+Django's request machinery cost more than the work itself (docs/benchmarks.md, issue 4).
+What the beacon needs of it is small and done here: the Host check against ALLOWED_HOSTS,
+the security and CORS headers (a test compares them with the full stack's), the database
+connection housekeeping of request_started/request_finished, and a logged 500 on a bug.
 """
 
+import json
+import logging
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -24,55 +25,97 @@ django_application = get_wsgi_application()
 # Imported after Django is set up: they need the settings and the app registry.
 from django.conf import settings  # noqa: E402
 from django.core import signals  # noqa: E402
-from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
-from django.core.handlers.wsgi import WSGIRequest, get_script_name  # noqa: E402
-from django.middleware.clickjacking import XFrameOptionsMiddleware  # noqa: E402
-from django.middleware.common import CommonMiddleware  # noqa: E402
-from django.middleware.security import SecurityMiddleware  # noqa: E402
-from django.urls import set_script_prefix, set_urlconf  # noqa: E402
-from django.utils.log import log_response  # noqa: E402
+from django.http.request import split_domain_port, validate_host  # noqa: E402
 
-from leadflow.capture.public import collect  # noqa: E402
+from leadflow.capture import tracking  # noqa: E402
+
+logger = logging.getLogger("django.request")
 
 BEACON_PATH = "/t/collect"
 
-# Outermost first, in settings.MIDDLEWARE's order; each layer converts its exceptions to
-# responses the way Django's handler does.
-_beacon_chain = convert_exception_to_response(
-    SecurityMiddleware(
-        convert_exception_to_response(
-            CommonMiddleware(
-                convert_exception_to_response(
-                    XFrameOptionsMiddleware(convert_exception_to_response(collect))
-                )
-            )
+# What SecurityMiddleware, XFrameOptionsMiddleware and capture.public._cors add to the
+# beacon's answer through the full stack (test_beacon_shortcut compares the two).
+BEACON_HEADERS = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+    ("Access-Control-Allow-Headers", "Content-Type, Accept"),
+    ("Access-Control-Max-Age", "86400"),
+    ("X-Frame-Options", settings.X_FRAME_OPTIONS),
+    *([("X-Content-Type-Options", "nosniff")] if settings.SECURE_CONTENT_TYPE_NOSNIFF else []),
+    *(
+        [("Referrer-Policy", settings.SECURE_REFERRER_POLICY)]
+        if settings.SECURE_REFERRER_POLICY
+        else []
+    ),
+    *(
+        [("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY)]
+        if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+        else []
+    ),
+]
+REASONS = {
+    204: "No Content",
+    400: "Bad Request",
+    413: "Request Entity Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
+
+
+def _host_allowed(environ) -> bool:
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+
+
+def _handle_beacon(environ) -> tuple[int, dict | None]:
+    """(status, JSON body or None) for one beacon."""
+    if not _host_allowed(environ):
+        return 400, {"ok": False, "error": "unknown host"}
+    ip = environ.get("REMOTE_ADDR") or None
+    if tracking.over_rate(ip):
+        return 429, {"ok": False, "error": "too many events"}
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 400, {"ok": False, "error": "send one JSON object in UTF-8"}
+    if length > settings.TRACKING_MAX_BODY_BYTES:
+        return 413, {"ok": False, "error": "the event is too large"}
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    try:
+        tracking.accept_event(
+            tracking.parse_body(body),
+            ip_address=ip,
+            user_agent=environ.get("HTTP_USER_AGENT", ""),
         )
-    )
-)
+    except tracking.EventTooLarge as exc:
+        return 413, {"ok": False, "error": str(exc)}
+    except tracking.BadEvent as exc:
+        return 400, {"ok": False, "error": str(exc)}
+    return 204, None
 
 
 def _beacon(environ, start_response):
-    """WSGIHandler.__call__ and BaseHandler.get_response, around the short chain."""
-    set_script_prefix(get_script_name(environ))
+    # The signals Django's handler sends: they recycle broken or old database connections.
     signals.request_started.send(sender=django_application.__class__, environ=environ)
-    request = WSGIRequest(environ)
-    set_urlconf(settings.ROOT_URLCONF)
-    response = _beacon_chain(request)
-    response._resource_closers.append(request.close)
-    if response.status_code >= 400:
-        log_response(
-            "%s: %s", response.reason_phrase, request.path, response=response, request=request
-        )
-    response._handler_class = django_application.__class__
-    # The WSGI server calls response.close(), which sends request_finished.
-    start_response(
-        f"{response.status_code} {response.reason_phrase}",
-        [
-            *response.items(),
-            *(("Set-Cookie", c.output(header="")) for c in response.cookies.values()),
-        ],
-    )
-    return response
+    try:
+        try:
+            status, answer = _handle_beacon(environ)
+        except Exception:
+            logger.exception("Internal Server Error: %s", BEACON_PATH)
+            status, answer = 500, {"ok": False, "error": "server error"}
+        if status >= 400 and status != 500:
+            logger.warning("%s: %s", REASONS[status], BEACON_PATH)
+        body = json.dumps(answer).encode() if answer is not None else b""
+        headers = [
+            *([("Content-Type", "application/json")] if answer is not None else []),
+            ("Content-Length", str(len(body))),
+            *BEACON_HEADERS,
+        ]
+        start_response(f"{status} {REASONS[status]}", headers)
+        return [body]
+    finally:
+        signals.request_finished.send(sender=django_application.__class__)
 
 
 def application(environ, start_response):

@@ -387,13 +387,15 @@ def collect(request: HttpRequest) -> HttpResponse:
         else:
             length = request.META.get("CONTENT_LENGTH") or "0"
             if length.isdigit() and int(length) > settings.TRACKING_MAX_BODY_BYTES:
-                raise tracking.BadEvent("the event is too large")
+                raise tracking.EventTooLarge("the event is too large")
             payload = tracking.parse_body(request.body)
-        fields = tracking.read_event(payload)
-    except (tracking.BadEvent, RequestDataTooBig) as exc:
-        status = 413 if "too large" in str(exc) or isinstance(exc, RequestDataTooBig) else 400
-        return _cors(JsonResponse({"ok": False, "error": str(exc)}, status=status))
-    tracking.store_event(fields, ip_address=ip, user_agent=request.headers.get("User-Agent", ""))
+        tracking.accept_event(
+            payload, ip_address=ip, user_agent=request.headers.get("User-Agent", "")
+        )
+    except (tracking.EventTooLarge, RequestDataTooBig):
+        return _cors(JsonResponse({"ok": False, "error": "the event is too large"}, status=413))
+    except tracking.BadEvent as exc:
+        return _cors(JsonResponse({"ok": False, "error": str(exc)}, status=400))
     if pixel:
         response = HttpResponse(PIXEL, content_type="image/gif")
         response["Cache-Control"] = "no-store"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import psycopg
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -27,6 +28,10 @@ MAX_CLOCK_SKEW = timedelta(hours=24)
 
 
 class BadEvent(ValueError):
+    pass
+
+
+class EventTooLarge(BadEvent):
     pass
 
 
@@ -94,7 +99,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
     """sendBeacon posts text/plain (no CORS preflight), so the body is read as JSON whatever
     its declared type."""
     if len(body) > settings.TRACKING_MAX_BODY_BYTES:
-        raise BadEvent("the event is too large")
+        raise EventTooLarge("the event is too large")
     try:
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -190,11 +195,14 @@ def store_event(fields: dict[str, Any], *, ip_address: str | None, user_agent: s
     if now - getattr(_recent, "used_at", 0.0) > HEALTHY_FOR_SECONDS:
         connection.close_if_health_check_failed()
     connection.ensure_connection()
-    # The psycopg cursor under Django's: the wrapper adds nothing this one statement needs.
+    # A plain psycopg cursor on Django's connection: Django's own is a ClientCursor, which
+    # quotes every parameter into the SQL text in Python; this one sends them apart and
+    # runs a statement prepared once per connection, which is cheaper on both sides. (Behind
+    # pgbouncer in transaction mode, use its prepared-statement support, 1.21 or newer.)
     # wrap_database_errors keeps Django's error types and marks the connection as failed,
     # so Django replaces it after an error.
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-        cursor.execute(INSERT_SQL if synchronous else RELAXED_INSERT_SQL, params)
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(INSERT_SQL if synchronous else RELAXED_INSERT_SQL, params, prepare=True)
         event_id = cursor.fetchone()[0]
     _recent.used_at = now
     return event_id
@@ -210,3 +218,8 @@ def over_rate(ip_address: str | None) -> bool:
     if not rate or not ip_address:
         return False
     return not _limiter.hit(parse_rate(rate), "tracking", ip_address)
+
+
+def accept_event(payload: dict[str, Any], *, ip_address: str | None, user_agent: str) -> int:
+    """Read and store one event from a beacon, the pixel or the API; BadEvent if unusable."""
+    return store_event(read_event(payload), ip_address=ip_address, user_agent=user_agent)

@@ -1,11 +1,12 @@
-"""POST /t/collect takes a short road through Django (leadflow/wsgi.py); it must answer and
-store exactly as the full stack does."""
+"""POST /t/collect is answered by a plain WSGI handler (leadflow/wsgi.py); it must answer
+and store exactly as the full Django stack does."""
 
 import io
 import json
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.test import Client, override_settings
 
 from leadflow.capture import tracking
 from leadflow.capture.models import TrackingEvent
@@ -34,7 +35,8 @@ def call(method: str, body: bytes = b"", host: str = "localhost", path: str = "/
 
     response = application(environ, start_response)
     content = b"".join(response)
-    response.close()
+    if hasattr(response, "close"):  # the WSGI contract: close what has a close()
+        response.close()
     return answer["status"], answer["headers"], content
 
 
@@ -68,3 +70,28 @@ def test_a_forged_host_is_refused_on_the_short_road_too():
 def test_other_requests_take_the_full_stack():
     status, _, _ = call("GET", path="/contacts/")
     assert status == 302  # the login requirement still applies
+
+
+BEACON = json.dumps({"vid": "abcdefgh12345", "url": "https://acme.example/"}).encode()
+
+
+@pytest.mark.parametrize("body", [BEACON, b"not json"])
+def test_the_short_road_answers_with_the_full_stacks_headers(body):
+    status, headers, content = call("POST", body)
+    full = Client(HTTP_HOST="localhost").post("/t/collect", body, content_type="text/plain")
+    assert status == full.status_code
+    wanted = {k: v for k, v in full.headers.items() if k != "Content-Type" or full.content}
+    assert {k: v for k, v in headers.items() if k in wanted} == wanted
+    assert json.loads(content or b"null") == (json.loads(full.content) if full.content else None)
+
+
+def test_an_oversized_beacon_is_413():
+    status, _, content = call("POST", b"{" + b" " * 20_000 + b"}")
+    assert status == 413
+    assert json.loads(content)["error"] == "the event is too large"
+
+
+@override_settings(TRACKING_RATE_PER_IP="2/minute")
+def test_a_flood_is_cut_off_on_the_short_road_too():
+    statuses = [call("POST", BEACON)[0] for _ in range(3)]
+    assert statuses == [204, 204, 429]
