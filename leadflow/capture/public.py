@@ -23,7 +23,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from leadflow.capture import magnets, protection, selectors, services, tasks, tracking, webinars
+from leadflow.capture import (
+    email_links,
+    magnets,
+    protection,
+    selectors,
+    services,
+    tasks,
+    tracking,
+    webinars,
+)
 from leadflow.capture.attribution import UTM_KEYS
 from leadflow.capture.models import Form, SubmissionStatus
 from leadflow.capture.validation import check_submission
@@ -408,7 +417,46 @@ def collect(request: HttpRequest) -> HttpResponse:
 def tracking_script(request: HttpRequest) -> HttpResponse:
     """/t/lf.js: the snippet customers paste on their sites."""
     endpoint = request.build_absolute_uri(reverse("capture:collect"))
-    script = render_to_string("capture/lf.js", {"endpoint": endpoint})
+    identify_endpoint = request.build_absolute_uri(reverse("capture:identify"))
+    script = render_to_string(
+        "capture/lf.js", {"endpoint": endpoint, "identify": identify_endpoint}
+    )
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=3600"
     return _cors(response)
+
+
+@login_not_required
+@require_GET
+def email_click(request: HttpRequest, token: str) -> HttpResponse:
+    """/e/c/<token>: a tracked link from an email. Records the click, then forwards."""
+    try:
+        destination = email_links.follow_click(token[:2000])
+    except email_links.LinkInvalid as exc:
+        return render(request, "capture/message.html", {"message": str(exc)}, status=400)
+    response = HttpResponse(status=302)
+    response["Location"] = destination
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@csrf_exempt  # called by the tracking script from customers' sites, without cookies
+@login_not_required
+@require_http_methods(["POST", "OPTIONS"])
+def identify(request: HttpRequest) -> HttpResponse:
+    """/t/identify: the tracking script trades the identity token an email click put in the
+    page's address for "this visitor is that contact"."""
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204))
+    if tracking.over_rate(_client_ip(request)):
+        return _cors(JsonResponse({"ok": False, "error": "too many events"}, status=429))
+    try:
+        payload = tracking.parse_body(request.body)
+        visitor_id = payload.get("vid")
+        if not isinstance(visitor_id, str) or not tracking.VISITOR_ID.match(visitor_id):
+            raise tracking.BadEvent("vid: a visitor id of 8-64 letters, digits, - or _")
+        contact = email_links.contact_of_identity(str(payload.get("token", ""))[:500])
+    except (tracking.BadEvent, email_links.LinkInvalid) as exc:
+        return _cors(JsonResponse({"ok": False, "error": str(exc)}, status=400))
+    services.identify_visitor(visitor_id=visitor_id, contact=contact, by="email-click")
+    return _cors(HttpResponse(status=204))

@@ -13,6 +13,8 @@ urlpatterns = [
     path("p/<str:slug>", public.landing_page, name="landing_page"),
     path("t/lf.js", public.tracking_script, name="tracking_script"),
     path("t/collect", public.collect, name="collect"),
+    path("t/identify", public.identify, name="identify"),
+    path("e/c/<str:token>", public.email_click, name="email_click"),
     path("in/<str:slug>", inbound_endpoint.receive, name="inbound"),
     # Management screens (login required; roles checked in views.py).
     path("capture/", views.index, name="index"),

@@ -385,3 +385,43 @@ def test_the_embed_snippet_on_another_origin_takes_submissions_and_cross_origin_
         assert refused == "TypeError"
     finally:
         visitor.close()
+
+
+def test_a_tracked_email_link_identifies_the_reader_on_the_site(browser, live_server, settings):
+    """A known contact clicks a link in an email: the click is recorded, the tracking script
+    on the landing page trades the identity token for "this visitor is that contact", and the
+    token is taken out of the address bar."""
+    from leadflow.capture import email_links
+    from leadflow.capture.models import Visitor
+    from leadflow.contacts.tests.factories import ContactFactory
+
+    settings.PUBLIC_URL = live_server.url
+    LandingPageFactory(
+        slug="offer",
+        title="Our November offer",
+        form=None,
+        blocks=[{"type": "headline", "text": "20% off this month"}],
+    )
+    contact = ContactFactory(email="reader@example.com")
+    link = email_links.click_url(contact=contact, url=f"{live_server.url}/p/offer?ref=nl")
+
+    reader = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = reader.new_page()
+        tab.goto(link)
+        expect(tab.get_by_role("heading", name="20% off this month")).to_be_visible()
+        visitor = wait_until(
+            lambda: Visitor.objects.filter(contact=contact).first(),
+            what="the visitor to be identified",
+        )
+        assert visitor.identified_by == "email-click"
+        assert "lf_id" not in tab.url and "ref=nl" in tab.url
+        view = wait_until(
+            lambda: TrackingEvent.objects.filter(visitor_id=visitor.visitor_id).first(),
+            what="the page view to be stored",
+        )
+        assert "lf_id" not in view.url
+        assert contact.activities.filter(kind=ActivityKind.EMAIL_CLICKED).exists()
+        screenshot(tab, "email_click_landing")
+    finally:
+        reader.close()

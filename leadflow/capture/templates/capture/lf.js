@@ -4,6 +4,7 @@
 (function (w, d) {
   "use strict";
   var ENDPOINT = "{{ endpoint|escapejs }}";
+  var IDENTIFY = "{{ identify|escapejs }}";
   var COOKIE = "lf_vid";
   var TWO_YEARS = 63072000;
 
@@ -60,6 +61,21 @@
   };
   w.leadflow.vid = vid;
   for (var k = 0; k < queued.length; k++) { w.leadflow.apply(null, queued[k]); }
+
+  // An email click brought the reader here with an identity token: trade it for "this
+  // visitor is that contact", then take it out of the address so it is never shared on.
+  var match = location.search.match(/[?&]lf_id=([^&#]+)/);
+  if (match) {
+    var identity = JSON.stringify({ vid: vid, token: decodeURIComponent(match[1]) });
+    if (w.fetch) {
+      fetch(IDENTIFY, { method: "POST", body: identity, keepalive: true, mode: "no-cors",
+                        headers: { "Content-Type": "text/plain" } });
+    }
+    if (w.history && history.replaceState) {
+      var clean = location.href.replace(/([?&])lf_id=[^&#]*&?/, "$1").replace(/[?&](#|$)/, "$1");
+      history.replaceState(history.state, "", clean);
+    }
+  }
 
   send({ type: "page_view" });
   if (d.readyState === "loading") { d.addEventListener("DOMContentLoaded", tagForms); } else { tagForms(); }
