@@ -288,3 +288,19 @@ def test_a_javascript_link_in_a_block_never_reaches_the_public_page(visitor, for
     )
     html = visitor.get("/p/sneaky").content.decode().lower()
     assert "javascript:" not in html
+
+
+def test_links_within_the_site_stay_and_disguised_scripts_go(visitor, form):
+    LandingPageFactory(
+        slug="links",
+        form=form,
+        blocks=[
+            {"type": "button", "text": "Tab", "url": "java\tscript:alert(3)"},
+            {"type": "button", "text": "Data", "url": "data:text/html,<b>x</b>"},
+            {"type": "button", "text": "Pricing", "url": "/p/pricing"},
+            {"type": "button", "text": "Write", "url": "mailto:sales@acme.example"},
+        ],
+    )
+    html = visitor.get("/p/links").content.decode().lower()
+    assert "script:alert" not in html and "data:text" not in html
+    assert 'href="/p/pricing"' in html and 'href="mailto:sales@acme.example"' in html
