@@ -662,3 +662,23 @@ def test_upload_helpers_read_bom_and_crlf():
     raw = io.BytesIO("\ufeffemail\r\nada@example.com\r\n".encode())
     wrapped = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
     assert wrapped.read().splitlines() == ["email", "ada@example.com"]
+
+
+def test_the_screens_posts_need_the_csrf_token_while_public_forms_take_cors_posts(marketer):
+    """Same-site posts (the signed-in product) are CSRF-protected; the public endpoints,
+    posted from customers' sites without cookies, answer with CORS headers instead."""
+    from django.test import Client
+
+    guarded = Client(enforce_csrf_checks=True)
+    guarded.force_login(marketer)
+    assert guarded.post(reverse("capture:form_create"), {"name": "x"}).status_code == 403
+
+    make_signup_form(slug="open")
+    public = Client(enforce_csrf_checks=True)
+    answer = public.post(
+        "/f/open",
+        {"email": "a@example.com", "consent": "on"},
+        HTTP_ORIGIN="https://customer.example",
+    )
+    assert answer.status_code == 200
+    assert answer["Access-Control-Allow-Origin"] == "*"
