@@ -66,18 +66,20 @@ def _error(request: HttpRequest, status: int, message: str, form: Form | None = 
     )
 
 
-def _rate_limited(request: HttpRequest, slug: str) -> bool:
-    by_ip = is_ratelimited(
+def _over_address_rate(request: HttpRequest) -> bool:
+    return is_ratelimited(
         request, group="capture-ip", key="ip", rate=settings.CAPTURE_RATE_PER_IP, increment=True
     )
-    by_form = is_ratelimited(
+
+
+def _over_form_rate(request: HttpRequest, slug: str) -> bool:
+    return is_ratelimited(
         request,
         group=f"capture-form-{slug}",
         key=lambda g, r: slug,
         rate=settings.CAPTURE_RATE_PER_FORM,
         increment=True,
     )
-    return by_ip or by_form
 
 
 def _parse_body(request: HttpRequest) -> dict[str, Any]:
@@ -190,7 +192,7 @@ def form_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
         )
         return render(request, "capture/form_page.html", {"form": form, "form_html": html})
 
-    if _rate_limited(request, form.slug):
+    if _over_address_rate(request):
         return _error(
             request, 429, "Too many submissions; please wait a minute and try again.", form
         )
@@ -258,6 +260,11 @@ def form_endpoint(request: HttpRequest, slug: str) -> HttpResponse:
         ip_address=ip,
         user_agent=agent,
     )
+    if _over_form_rate(request, form.slug):
+        # A burst on this form from many addresses: every submission that passed the
+        # checks is kept, and processed by the worker, so no person's is lost to the flood.
+        transaction.on_commit(lambda: tasks.retry_submission.enqueue(submission_id=submission.pk))
+        return _thank_you(request, form)
     submission = services.process_or_keep_for_retry(submission=submission)
     return _thank_you(request, form, download=_download_url(form, submission))
 

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from django.db.models import Q
+from django.utils import timezone
 from django_tasks import task
 
 from leadflow.capture import inbound, magnets, services, webhooks, webinars
@@ -60,9 +62,14 @@ def send_registration_email(registration_id: int) -> str:
 
 @task()
 def retry_failed_submissions() -> int:
-    """A safety net for submissions whose processing failed (a bug, a database hiccup)."""
+    """A safety net for submissions whose processing failed (a bug, a database hiccup), or
+    that were kept for the worker during a burst and never reached the queue."""
+    stale = timezone.now() - timedelta(minutes=5)
     ids = list(
-        Submission.objects.filter(status=SubmissionStatus.FAILED).values_list("pk", flat=True)[:500]
+        Submission.objects.filter(
+            Q(status=SubmissionStatus.FAILED)
+            | Q(status=SubmissionStatus.RECEIVED, received_at__lt=stale)
+        ).values_list("pk", flat=True)[:500]
     )
     for submission_id in ids:
         retry_submission.enqueue(submission_id=submission_id)

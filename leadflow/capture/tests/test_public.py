@@ -304,3 +304,27 @@ def test_links_within_the_site_stay_and_disguised_scripts_go(visitor, form):
     html = visitor.get("/p/links").content.decode().lower()
     assert "script:alert" not in html and "data:text" not in html
     assert 'href="/p/pricing"' in html and 'href="mailto:sales@acme.example"' in html
+
+
+@override_settings(CAPTURE_RATE_PER_FORM="2/m")
+def test_under_a_burst_on_one_form_every_real_submission_is_kept(
+    form, django_capture_on_commit_callbacks
+):
+    from leadflow.capture.tasks import retry_submission
+
+    with django_capture_on_commit_callbacks(execute=True):
+        codes = [
+            post(
+                Client(REMOTE_ADDR=f"198.51.100.{i}"),
+                "guide",
+                {"email": f"p{i}@example.com", "consent": "on"},
+            ).status_code
+            for i in range(5)
+        ]
+    assert codes == [200] * 5
+    assert Submission.objects.count() == 5
+    waiting = Submission.objects.filter(status=SubmissionStatus.RECEIVED)
+    assert waiting.count() == 3  # past the form's rate: kept for the worker
+    for submission in waiting:
+        retry_submission.call(submission_id=submission.pk)
+    assert Contact.objects.count() == 5
