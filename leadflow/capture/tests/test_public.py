@@ -328,3 +328,12 @@ def test_under_a_burst_on_one_form_every_real_submission_is_kept(
     for submission in waiting:
         retry_submission.call(submission_id=submission.pk)
     assert Contact.objects.count() == 5
+
+
+def test_sql_fragments_are_stored_as_text(visitor, form):
+    payload = "Robert'); DROP TABLE contacts_contact;--"
+    response = post(
+        visitor, "guide", {"email": "bobby@example.com", "first_name": payload, "consent": "on"}
+    )
+    assert response.status_code == 200
+    assert Contact.objects.get().first_name == payload
