@@ -1,0 +1,66 @@
+"""Stage 4, validate: the reason a row cannot be used, or null when it can.
+
+The email check is a vectorised syntax and domain-form test (RFC 5322 dot-atom local part,
+a dotted domain of LDH labels, a letter TLD), close to what `email_validator` accepts with
+deliverability off but without a Python call per row.
+"""
+
+import polars as pl
+
+from leadflow.acquisition.pipeline.normalise import CREATED_AT_RAW
+from leadflow.acquisition.pipeline.read import FIELD_COUNT
+
+REASON = "_reason"
+
+EMAIL_PATTERN = (
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+MAX_EMAIL_LENGTH = 254
+
+TOO_MANY_FIELDS = "row has more fields than the header"
+MISSING_EMAIL = "missing email"
+INVALID_EMAIL = "invalid email"
+INVALID_DATE = "created_at is not a date"
+NOTHING_TO_IDENTIFY = "no email, name or external id"
+FIELD_TOO_LONG = "a value is too long"
+
+# Column widths of contacts.Contact, so a row never fails at insert time.
+MAX_LENGTHS = {"first_name": 100, "last_name": 100, "job_title": 150, "external_id": 100}
+
+
+def validate_contacts(
+    frame: pl.DataFrame, *, header_width: int, allow_no_email: bool
+) -> pl.DataFrame:
+    """Adds REASON: null for a usable row, else the first thing wrong with it."""
+    email = pl.col("email")
+    has_name = pl.col("first_name").is_not_null() | pl.col("last_name").is_not_null()
+    has_identity = has_name | pl.col("external_id").is_not_null()
+    too_long = pl.any_horizontal(
+        pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items()
+    ).fill_null(False)
+    reason = (
+        pl.when(pl.col(FIELD_COUNT) > header_width)
+        .then(pl.lit(TOO_MANY_FIELDS))
+        .when(email.is_null() & ~pl.lit(allow_no_email))
+        .then(pl.lit(MISSING_EMAIL))
+        .when(email.is_null() & ~has_identity)
+        .then(pl.lit(NOTHING_TO_IDENTIFY))
+        .when(
+            email.is_not_null()
+            & (~email.str.contains(EMAIL_PATTERN) | (email.str.len_bytes() > MAX_EMAIL_LENGTH))
+        )
+        .then(pl.lit(INVALID_EMAIL))
+        .when(pl.col(CREATED_AT_RAW).is_not_null() & pl.col("created_at").is_null())
+        .then(pl.lit(INVALID_DATE))
+        .when(too_long)
+        .then(pl.lit(FIELD_TOO_LONG))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    return frame.with_columns(reason.alias(REASON))
+
+
+def split_rejects(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(usable rows, rejected rows)."""
+    rejected = pl.col(REASON).is_not_null()
+    return frame.filter(~rejected), frame.filter(rejected)

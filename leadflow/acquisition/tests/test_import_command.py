@@ -1,0 +1,282 @@
+"""`leadflow import FILE --kind contacts --format json`, end to end on the real database."""
+
+import csv
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from leadflow.acquisition.models import ImportJob, ImportStatus
+from leadflow.acquisition.pipeline import load
+from leadflow.contacts.models import (
+    Activity,
+    ActivityKind,
+    Campaign,
+    Channel,
+    Contact,
+    Spend,
+    StageChange,
+    Vendor,
+)
+from leadflow.contacts.tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = (
+    "E-mail,First Name,Last Name,Phone No.,Country,Company,Job Title,Shoe Size\n"
+    "ANN@example.com ,ANN,SMITH,(415) 555-0100,Germany,Acme,ceo,38\n"
+    "bob@example.com,bob,jones,,United Kingdom,,,44\n"
+)
+
+
+def _rows(path: str) -> list[dict]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_list_becomes_contacts_with_their_import_on_the_timeline(write_list, run_import):
+    report = run_import(write_list(LIST))
+
+    assert report["rows_read"] == 2
+    assert report["created"] == 2
+    ann = Contact.objects.get(email="ann@example.com")
+    assert (ann.first_name, ann.last_name, ann.phone, ann.country, ann.job_title) == (
+        "Ann",
+        "Smith",
+        "+14155550100",
+        "DE",
+        "Ceo",
+    )
+    assert ann.company.name == "Acme"
+    assert ann.attributes == {"shoe_size": "38"}
+    imported = ann.activities.get(kind=ActivityKind.IMPORTED)
+    assert imported.data["line"] == 2
+    assert StageChange.objects.filter(contact=ann, source="import").exists()
+    job = ImportJob.objects.get(pk=report["job_id"])
+    assert (job.status, job.created_count, job.rows_read) == (ImportStatus.SUCCEEDED, 2, 2)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "cp1252", "latin-1"])
+def test_encodings_are_detected(write_list, run_import, encoding):
+    text = "Email,First name,City\nzoe@example.com,Zoë,Zürich\nal@example.com,Alfred,Köln\n"
+    report = run_import(write_list(text, encoding=encoding))
+
+    assert report["created"] == 2
+    assert Contact.objects.get(email="zoe@example.com").first_name == "Zoë"
+    assert Contact.objects.get(email="zoe@example.com").attributes == {"city": "Zürich"}
+
+
+def test_the_encoding_can_be_named(write_list, run_import):
+    path = write_list("Email,Name\nx@example.com,Łódź\n", encoding="cp1250")
+    run_import(path, "--encoding", "cp1250")
+    assert Contact.objects.get().attributes == {"name": "Łódź"}
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_delimiters_are_sniffed(write_list, run_import, delimiter):
+    text = LIST.replace(",", delimiter)
+    report = run_import(write_list(text))
+    assert report["delimiter"] == delimiter
+    assert report["created"] == 2
+
+
+def test_quoted_cells_with_delimiters_and_newlines(write_list, run_import):
+    text = 'Email,Notes,Name\na@example.com,"one, two\nthree",Ann\n\nnot-an-email,x,Bob\n'
+    report = run_import(write_list(text))
+    assert report["created"] == 1
+    assert Contact.objects.get().attributes == {"notes": "one, two\nthree", "name": "Ann"}
+    # The bad row is on line 5: the quoted cell spans lines 2-3, then a blank line.
+    assert report["reject_examples"] == [{"line": 5, "reason": "invalid email"}]
+
+
+def test_rejects_carry_their_line_and_reason_and_cannot_run_formulas(write_list, run_import):
+    text = (
+        "Email,Name,Note\n"
+        "good@example.com,Ann,ok\n"
+        'bad@@example.com,=HYPERLINK("http://evil"),+1\n'
+        ",Nobody,@cmd\n"
+        "c@example.com,Cid,x,extra\n"
+    )
+    report = run_import(write_list(text))
+
+    assert report["created"] == 1
+    assert report["rejected_by_reason"] == {
+        "invalid email": 1,
+        "missing email": 1,
+        "row has more fields than the header": 1,
+    }
+    rows = _rows(report["rejects_path"])
+    assert [(r["line"], r["reason"]) for r in rows] == [
+        ("3", "invalid email"),
+        ("4", "missing email"),
+        ("5", "row has more fields than the header"),
+    ]
+    assert rows[0]["Name"] == '\'=HYPERLINK("http://evil")'
+    assert rows[0]["Note"] == "'+1"
+    assert rows[1]["Note"] == "'@cmd"
+    assert ImportJob.objects.get().rejects_path == report["rejects_path"]
+
+
+def test_duplicates_in_the_file_keep_the_first(write_list, run_import):
+    text = "Email,First Name\nann@example.com,Ann\nANN@example.com ,Annie\nbob@example.com,Bob\n"
+    report = run_import(write_list(text))
+    assert (report["created"], report["skipped_in_file"]) == (2, 1)
+    assert Contact.objects.get(email="ann@example.com").first_name == "Ann"
+
+
+def test_contacts_already_known_are_skipped_by_default(write_list, run_import):
+    ContactFactory(email="ann@example.com", first_name="Annabel", phone="")
+    report = run_import(write_list(LIST))
+    assert (report["created"], report["skipped_in_database"], report["updated"]) == (1, 1, 0)
+    ann = Contact.objects.get(email="ann@example.com")
+    assert (ann.first_name, ann.phone) == ("Annabel", "")
+
+
+@pytest.mark.parametrize("policy", ["update", "merge"])
+def test_update_fills_empty_fields_and_never_overwrites(write_list, run_import, policy):
+    ContactFactory(email="ann@example.com", first_name="Annabel", phone="", country="")
+    report = run_import(write_list(LIST), "--on-duplicate", policy)
+
+    assert (report["created"], report["updated"], report["skipped_in_database"]) == (1, 1, 0)
+    ann = Contact.objects.get(email="ann@example.com")
+    assert ann.first_name == "Annabel"
+    assert (ann.phone, ann.country, ann.company.name) == ("+14155550100", "DE", "Acme")
+    assert ann.attributes["shoe_size"] == "38"
+    updated = ann.activities.get(kind=ActivityKind.UPDATED)
+    assert "phone" in updated.data["filled"]
+    assert "first_name" not in updated.data["filled"]
+
+
+def test_a_known_contact_with_nothing_to_fill_is_skipped(write_list, run_import):
+    ContactFactory(
+        email="bob@example.com",
+        first_name="B",
+        last_name="J",
+        country="GB",
+        attributes={"shoe_size": "44"},
+    )
+    report = run_import(write_list(LIST), "--on-duplicate", "update")
+    assert (report["updated"], report["skipped_in_database"]) == (0, 1)
+
+
+def test_vendor_cost_becomes_spend_and_cost_per_lead(write_list, run_import):
+    ContactFactory(email="bob@example.com")
+    report = run_import(
+        write_list(LIST),
+        "--vendor",
+        "ListCo",
+        "--cost-per-lead",
+        "1.50",
+        "--channel",
+        "Bought lists",
+        "--campaign",
+        "Q3 purchase",
+    )
+    assert report["created"] == 1
+    assert (report["cost_total"], report["cost_per_new_lead"]) == ("1.50", "1.5000")
+    assert report["channels_created"] == ["Bought lists"]
+    assert report["campaigns_created"] == ["Q3 purchase"]
+    spend = Spend.objects.get()
+    assert (spend.amount, spend.vendor.name, spend.campaign.name) == (
+        Decimal("1.50"),
+        "ListCo",
+        "Q3 purchase",
+    )
+    ann = Contact.objects.get(email="ann@example.com")
+    assert ann.source_vendor.name == "ListCo"
+    assert ann.first_touch_channel.name == "Bought lists"
+    assert ann.first_touch_campaign.channel.name == "Bought lists"
+    job = ImportJob.objects.get()
+    assert (job.spend, job.cost_per_new_lead) == (spend, Decimal("1.5"))
+
+
+def test_total_cost_is_shared_by_the_new_leads(write_list, run_import):
+    report = run_import(write_list(LIST), "--vendor", "ListCo", "--total-cost", "100")
+    assert (report["cost_total"], report["cost_per_new_lead"]) == ("100.00", "50.0000")
+
+
+def test_a_dry_run_writes_nothing(write_list, run_import):
+    ContactFactory(email="bob@example.com")
+    before = Contact.objects.count()
+    report = run_import(
+        write_list(LIST),
+        "--dry-run",
+        "--vendor",
+        "ListCo",
+        "--total-cost",
+        "10",
+        "--channel",
+        "New",
+        "--campaign",
+        "Fresh",
+    )
+    assert report["dry_run"] is True
+    assert (report["created"], report["skipped_in_database"]) == (1, 1)
+    assert report["cost_per_new_lead"] == "10.0000"
+    assert Contact.objects.count() == before
+    assert not ImportJob.objects.exists()
+    assert not Spend.objects.exists()
+    assert not Vendor.objects.exists()
+    assert not Channel.objects.exists() and not Campaign.objects.exists()
+    assert not Activity.objects.filter(kind=ActivityKind.IMPORTED).exists()
+
+
+def test_rows_without_email_can_come_in_by_name_or_external_id(write_list, run_import):
+    text = "Prospect ID,First Name,Last Name\nP1,Ann,Smith\nP2,,\n,Bob,\n,,\n"
+    report = run_import(write_list(text), "--allow-no-email")
+    assert report["created"] == 3
+    assert report["rejected_by_reason"] == {"no email, name or external id": 1}
+    assert Contact.objects.get(external_id="P1").email is None
+    # A second run matches them by external id instead of making them twice.
+    again = run_import(write_list(text), "--allow-no-email")
+    assert (again["created"], again["skipped_in_database"]) == (1, 2)
+
+
+def test_a_failure_while_loading_leaves_nothing_half_written(write_list, run_import, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(load, "record_list_cost", broken)
+    with pytest.raises(RuntimeError):
+        run_import(write_list(LIST), "--vendor", "ListCo", "--total-cost", "5")
+    assert not Contact.objects.exists()
+    assert not Vendor.objects.exists()
+    job = ImportJob.objects.get()
+    assert (job.status, job.error) == (ImportStatus.FAILED, "disk full")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"Email,Name\n", "no data rows"),
+        (b"Email,Name,email\na@x.com,A,b@x.com\n", "twice"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 50, "binary"),
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 100, "XLSX"),
+    ],
+)
+def test_bad_files_get_a_clear_message_and_write_nothing(write_list, run_import, content, message):
+    with pytest.raises(CommandError, match=message):
+        run_import(write_list(content))
+    assert not Contact.objects.exists()
+    assert ImportJob.objects.get().status == ImportStatus.FAILED
+
+
+def test_blank_headers_are_named_by_position(write_list, run_import):
+    report = run_import(write_list("Email,,Name\na@example.com,x,Ann\n"))
+    assert report["mapping"]["column_2"] == "attr.column_2"
+    assert Contact.objects.get().attributes == {"column_2": "x", "name": "Ann"}
+
+
+def test_other_kinds_are_not_supported_yet(write_list):
+    with pytest.raises(CommandError, match="not supported yet"):
+        call_command("import", str(write_list(LIST)), "--kind", "deals")
+
+
+def test_an_explicit_map_is_used(write_list, run_import):
+    text = "Work address,Given\nann@example.com,Ann\n"
+    report = run_import(
+        write_list(text), "--map", "Work address=email", "--map", "Given=first_name"
+    )
+    assert report["created"] == 1
+    assert Contact.objects.get().first_name == "Ann"

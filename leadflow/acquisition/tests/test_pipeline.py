@@ -1,0 +1,161 @@
+"""Each pipeline stage on a five-row frame."""
+
+import polars as pl
+import pytest
+
+from leadflow.acquisition.pipeline.mapping import (
+    InvalidMapping,
+    apply_mapping,
+    plan_mapping,
+)
+from leadflow.acquisition.pipeline.match import (
+    DUPLICATE_IN_FILE,
+    EXISTING_SCHEMA,
+    FILLED,
+    MATCH_ID,
+    mark_in_file_duplicates,
+    match_existing,
+    plan_fills,
+)
+from leadflow.acquisition.pipeline.normalise import (
+    COUNTRY_UNKNOWN,
+    PHONE_INVALID,
+    normalise_contacts,
+)
+from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE, detect_encoding
+from leadflow.acquisition.pipeline.rejects import neutralise_formulas
+from leadflow.acquisition.pipeline.validate import (
+    INVALID_DATE,
+    INVALID_EMAIL,
+    MISSING_EMAIL,
+    REASON,
+    validate_contacts,
+)
+
+
+def _frame(**columns: list) -> pl.DataFrame:
+    height = len(next(iter(columns.values())))
+    base = {LINE: list(range(2, height + 2)), FIELD_COUNT: [len(columns)] * height}
+    frame = pl.DataFrame({**base, **columns}, schema_overrides={FIELD_COUNT: pl.Int32})
+    plan = {c: c for c in columns}
+    return apply_mapping(frame, plan)
+
+
+def test_synonyms_find_the_fields_and_the_rest_become_attributes():
+    headers = ["E-mail", "Phone No.", "First Name", "Surname", "Company", "Job Title", "Shoe Size"]
+    plan = plan_mapping(headers, {})
+    assert plan == {
+        "E-mail": "email",
+        "Phone No.": "phone",
+        "First Name": "first_name",
+        "Surname": "last_name",
+        "Company": "company",
+        "Job Title": "job_title",
+        "Shoe Size": "attr.shoe_size",
+    }
+
+
+def test_an_explicit_map_wins_over_synonyms():
+    plan = plan_mapping(["Email", "Work mail"], {"Work mail": "email", "Email": "attr.personal"})
+    assert plan == {"Work mail": "email", "Email": "attr.personal"}
+
+
+def test_a_map_to_an_unknown_field_is_refused():
+    with pytest.raises(InvalidMapping, match="unknown field"):
+        plan_mapping(["Email"], {"Email": "mail"})
+
+
+def test_values_are_normalised():
+    frame = _frame(
+        email=[" Ann@X.COM ", "bob@y.org", "", "c@z.io", "d@z.io"],
+        first_name=["ANN", "bob", "McDonald", "  ", "élodie"],
+        phone=["(415) 555-0100", "+44 20 7946 0958", "12", "", ""],
+        country=["Germany", "gb", "Narnia", "USA", ""],
+        created_at=["2024-03-01", "01/02/2023", "2024-03-01 10:20:30", "not a date", ""],
+    )
+    out = normalise_contacts(frame, region="US")
+    assert out["email"].to_list() == ["ann@x.com", "bob@y.org", None, "c@z.io", "d@z.io"]
+    assert out["first_name"].to_list() == ["Ann", "Bob", "McDonald", None, "Élodie"]
+    assert out["phone"].to_list() == ["+14155550100", "+442079460958", None, None, None]
+    assert out[PHONE_INVALID].to_list() == [False, False, True, False, False]
+    assert out["country"].to_list() == ["DE", "GB", None, "US", None]
+    assert out[COUNTRY_UNKNOWN].to_list() == [False, False, True, False, False]
+    dates = out["created_at"].to_list()
+    assert [d.day if d else None for d in dates] == [1, 1, 1, None, None]
+    assert dates[1].month == 2  # day first
+
+
+def test_unusable_rows_get_a_reason():
+    frame = _frame(
+        email=["a@x.com", "no-at-sign", "", "b@x..com", "c@x.com"],
+        first_name=["A", "B", "C", "D", "E"],
+        created_at=["", "", "", "", "yesterday"],
+    )
+    out = validate_contacts(
+        normalise_contacts(frame, region="US"), header_width=3, allow_no_email=False
+    )
+    assert out[REASON].to_list() == [
+        None,
+        INVALID_EMAIL,
+        MISSING_EMAIL,
+        INVALID_EMAIL,
+        INVALID_DATE,
+    ]
+
+
+def test_duplicates_in_the_file_keep_the_first_row():
+    frame = _frame(
+        email=["a@x.com", "b@x.com", "a@x.com", None, None],
+        external_id=[None, "7", None, "7", None],
+    )
+    out = mark_in_file_duplicates(frame)
+    assert out[DUPLICATE_IN_FILE].to_list() == [False, False, True, True, False]
+
+
+def test_rows_match_existing_contacts_by_email_then_external_id():
+    frame = _frame(
+        email=["a@x.com", "new@x.com", None, "b@x.com", "c@x.com"],
+        external_id=[None, "E2", "E2", None, "E2"],
+        first_name=["Ann", None, None, "Bob", None],
+    )
+    existing = pl.DataFrame(
+        [
+            (1, "a@x.com", "", "", "", "", "", None, None, "{}"),
+            (2, "other@x.com", "", "Zed", "", "", "", "E2", None, "{}"),
+            (3, "b@x.com", "Robert", "", "", "", "", None, None, "{}"),
+        ],
+        schema=EXISTING_SCHEMA,
+        orient="row",
+    )
+    matched = match_existing(frame, existing)
+    assert matched[MATCH_ID].to_list() == [1, 2, 2, 3, 2]
+    fills = plan_fills(matched.filter(pl.col(MATCH_ID).is_in([1, 3])), existing)
+    assert dict(zip(fills["id"], fills[FILLED].to_list(), strict=True)) == {
+        1: ["first_name"],
+        3: [],  # Robert stays Robert: an import never overwrites a value
+    }
+
+
+def test_formulas_are_neutralised():
+    frame = pl.DataFrame({"a": ["=HYPERLINK(1)", "+1", "-2", "@x", "plain"]})
+    assert neutralise_formulas(frame)["a"].to_list() == [
+        "'=HYPERLINK(1)",
+        "'+1",
+        "'-2",
+        "'@x",
+        "plain",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("é,b\n".encode("utf-8-sig"), "utf-8-sig"),
+        ("é,b\n".encode("utf-16"), "utf-16"),
+        ("é,b\n".encode("utf-16-le") * 20, "utf-16-le"),
+        ("naïve café, déjà vu, Müller\n".encode("cp1252") * 20, "cp1252"),
+        (b"plain,ascii\n", "utf-8"),
+    ],
+)
+def test_encodings_are_detected(data, encoding):
+    assert detect_encoding(data) == encoding
