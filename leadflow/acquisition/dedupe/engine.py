@@ -1,0 +1,139 @@
+"""`find_duplicates`: the stages in order, on any frame (contacts from the database, FEBRL)."""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from leadflow.acquisition.dedupe.blocking import MAX_BLOCK, BlockingStats, L, R, candidate_pairs
+from leadflow.acquisition.dedupe.compare import compare_pairs, comparisons
+from leadflow.acquisition.dedupe.fields import Field
+from leadflow.acquisition.dedupe.normalise import prepare
+from leadflow.acquisition.dedupe.score import FittedModel, fit, level_frequencies, posterior
+from leadflow.errors import LeadflowError
+
+MERGE, REVIEW = "merge", "review"
+DEFAULT_THRESHOLD = 0.95
+DEFAULT_REVIEW_THRESHOLD = 0.6
+RANDOM_PAIRS = 200_000  # random pairs counted for the u priors
+ALL_PAIRS_UP_TO = 700  # below this many records, count every pair instead of sampling
+
+
+class BadThresholds(LeadflowError):
+    """Thresholds must satisfy 0 < review threshold <= merge threshold <= 1."""
+
+    status_code = 422
+
+
+@dataclass
+class DedupeResult:
+    pairs: pl.DataFrame  # id_l, id_r, external_id_l, external_id_r, probability, action, levels
+    records: int
+    blocking: BlockingStats
+    model: FittedModel | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        actions = self.pairs["action"]
+        return {
+            "contacts": self.records,
+            "candidate_pairs": self.blocking.pairs,
+            "proposed": self.pairs.height,
+            MERGE: int((actions == MERGE).sum()),
+            REVIEW: int((actions == REVIEW).sum()),
+            "skipped_blocks": self.blocking.skipped_blocks,
+            "merged": 0,  # this slice proposes only; the merge service comes later
+        }
+
+
+def _random_pairs(n: int, seed: int) -> pl.DataFrame:
+    if n < 2:
+        return pl.DataFrame(schema={L: pl.Int64, R: pl.Int64})
+    if n <= ALL_PAIRS_UP_TO:
+        left, right = np.triu_indices(n, k=1)
+    else:
+        rng = np.random.default_rng(seed)
+        left = rng.integers(0, n, RANDOM_PAIRS)
+        right = rng.integers(0, n, RANDOM_PAIRS)
+        keep = left != right
+        left, right = left[keep], right[keep]
+    return pl.DataFrame({L: left.astype(np.int64), R: right.astype(np.int64)})
+
+
+def find_duplicates(
+    frame: pl.DataFrame,
+    fields: list[Field],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
+    id_column: str = "id",
+    external_id_column: str | None = "external_id",
+    max_block: int = MAX_BLOCK,
+    seed: int = 0,
+) -> DedupeResult:
+    """Every pair of rows whose match probability is at least `review_threshold`."""
+    if not 0 < review_threshold <= threshold <= 1:
+        raise BadThresholds(
+            f"need 0 < review threshold ({review_threshold}) <= threshold ({threshold}) <= 1"
+        )
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = round(now - clock, 3)
+        clock = now
+
+    prepared = prepare(frame, fields)
+    lap("normalise")
+    pairs, stats = candidate_pairs(prepared, fields, max_block=max_block)
+    lap("blocking")
+    plan = comparisons(fields)
+    gamma = compare_pairs(prepared, pairs, fields)
+    lap("compare")
+    model = None
+    probability = np.zeros(pairs.height)
+    if pairs.height:
+        random_gamma = compare_pairs(prepared, _random_pairs(frame.height, seed), fields)
+        model = fit(gamma, plan, level_frequencies(random_gamma, plan))
+        probability = posterior(gamma, model.m, model.u, model.match_share)
+    lap("score")
+
+    ids = frame[id_column]
+    external = (
+        frame[external_id_column]
+        if external_id_column
+        else pl.Series([None] * frame.height, dtype=pl.String)
+    )
+    levels = {
+        c.name: pl.Series(gamma[:, j]).replace_strict(
+            dict(enumerate(c.levels)), default=None, return_dtype=pl.String
+        )
+        for j, c in enumerate(plan)
+    }
+    proposed = pairs.with_columns(
+        probability=pl.Series(probability, dtype=pl.Float64), **levels
+    ).filter(pl.col("probability") >= review_threshold)
+
+    proposed = proposed.with_columns(
+        id_l=ids.gather(proposed[L]),
+        id_r=ids.gather(proposed[R]),
+        external_id_l=external.gather(proposed[L]).cast(pl.String),
+        external_id_r=external.gather(proposed[R]).cast(pl.String),
+        action=pl.when(pl.col("probability") >= threshold)
+        .then(pl.lit(MERGE))
+        .otherwise(pl.lit(REVIEW)),
+    ).select(
+        "id_l",
+        "id_r",
+        "external_id_l",
+        "external_id_r",
+        "probability",
+        "action",
+        *levels,
+    )
+    proposed = proposed.sort(["probability", "id_l", "id_r"], descending=[True, False, False])
+    lap("propose")
+    return DedupeResult(proposed, frame.height, stats, model, seconds)

@@ -1,0 +1,239 @@
+"""`leadflow dedupe`: true duplicates are proposed, different people are not, fields work."""
+
+import json
+from io import StringIO
+
+import polars as pl
+import pytest
+from django.core.management import CommandError, call_command
+
+from leadflow.acquisition.dedupe import find_duplicates, parse_fields
+from leadflow.acquisition.dedupe.fields import UnknownField
+from leadflow.contacts.models import Company, Contact
+
+# Different people, to give the model a population: none is a duplicate of another.
+OTHERS = [
+    ("Emma", "Wilson", "GB", "EC1A 1BB"),
+    ("Liam", "Taylor", "GB", "M1 1AE"),
+    ("Olivia", "Davies", "GB", "B33 8TH"),
+    ("Noah", "Evans", "GB", "CR2 6XH"),
+    ("Sophia", "Thomas", "US", "94105"),
+    ("Lucas", "Martin", "FR", "75008"),
+    ("Mia", "Bernard", "FR", "69002"),
+    ("Elias", "Weber", "DE", "10115"),
+    ("Hannah", "Becker", "DE", "80331"),
+    ("Mateo", "Lopez", "ES", "08001"),
+    ("Chloe", "Roberts", "GB", "LS1 4AP"),
+    ("James", "Walker", "US", "60601"),
+    ("Aiko", "Tanaka", "JP", "1000001"),
+    ("Priya", "Sharma", "IN", "110001"),
+    ("Oscar", "Nilsson", "SE", "11122"),
+    ("John", "Smithson", "US", "73301"),
+]
+
+
+def _contact(first, last, *, email=None, phone="", company=None, country="", ext=None, **attrs):
+    return Contact.objects.create(
+        first_name=first,
+        last_name=last,
+        email=email,
+        phone=phone,
+        company=company,
+        country=country,
+        external_id=ext,
+        attributes=attrs,
+    )
+
+
+@pytest.fixture
+def people(db):
+    acme = Company.objects.create(name="Acme Ltd")
+    initech = Company.objects.create(name="Initech")
+    made = {
+        "ann": _contact(
+            "Ann",
+            "Smith",
+            email="ann.smith@gmail.com",
+            phone="+44 20 7946 0001",
+            company=acme,
+            country="GB",
+            ext="crm-1",
+            postcode="SW1A 1AA",
+        ),
+        # A bought list: a spelling variant, a local phone number, no email.
+        "ann_variant": _contact(
+            "Anne",
+            "Smyth",
+            phone="020 7946 0001",
+            company=acme,
+            country="GB",
+            ext="list-7",
+            postcode="SW1A1AA",
+        ),
+        "bob": _contact(
+            "Robert",
+            "Johnson",
+            email="bob@initech.com",
+            company=initech,
+            country="US",
+            ext="crm-2",
+            postcode="10001",
+        ),
+        # First and last name swapped, another address at the same company.
+        "bob_swapped": _contact(
+            "Johnson",
+            "Robert",
+            email="rjohnson@initech.com",
+            company=initech,
+            country="US",
+            postcode="10001",
+        ),
+        # A postal list: names and addresses, no email, no phone.
+        "maria": _contact(
+            "Maria",
+            "Garcia",
+            country="ES",
+            ext="post-1",
+            postcode="28013",
+            street="Calle Mayor 5",
+        ),
+        "maria_again": _contact(
+            "María",
+            "García",
+            country="ES",
+            ext="post-2",
+            postcode="28013",
+            street="calle mayor, 5",
+        ),
+        # Same surname and country as Ann, otherwise a different person.
+        "john_smith": _contact(
+            "John",
+            "Smith",
+            email="john.smith@example.org",
+            phone="+1 415 555 0199",
+            country="US",
+            postcode="94107",
+        ),
+    }
+    for i, (first, last, country, postcode) in enumerate(OTHERS):
+        made[f"other{i}"] = _contact(
+            first,
+            last,
+            email=f"{first.lower()}.{last.lower()}@example.com",
+            phone=f"+1 202 555 {1000 + i:04d}",
+            country=country,
+            postcode=postcode,
+            street=f"{i + 1} {last} Road",
+        )
+    return made
+
+
+def _run(*args) -> dict:
+    out = StringIO()
+    call_command("dedupe", *args, "--format", "json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def _pairs(document: dict) -> dict[frozenset, dict]:
+    return {frozenset((p["left"]["id"], p["right"]["id"])): p for p in document["pairs"]}
+
+
+ALL_FIELDS = "email,phone,name,company,country,attr.postcode,attr.street"
+
+
+def test_true_duplicates_are_proposed_and_different_people_are_not(people):
+    pairs = _pairs(_run("--fields", ALL_FIELDS))
+    for a, b in [("ann", "ann_variant"), ("bob", "bob_swapped"), ("maria", "maria_again")]:
+        pair = pairs.get(frozenset((people[a].pk, people[b].pk)))
+        assert pair is not None, f"{a} and {b} were not proposed"
+        assert pair["probability"] >= 0.6
+    dup_ids = {people[k].pk for k in ("ann", "ann_variant", "bob", "bob_swapped", "maria")}
+    dup_ids.add(people["maria_again"].pk)
+    for key, pair in pairs.items():
+        assert key <= dup_ids, f"different people proposed: {pair}"
+    assert len(pairs) == 3
+
+
+def test_the_postal_list_and_the_swapped_names_are_merged_automatically(people):
+    pairs = _pairs(_run("--fields", ALL_FIELDS, "--threshold", "0.9"))
+    swapped = pairs[frozenset((people["bob"].pk, people["bob_swapped"].pk))]
+    postal = pairs[frozenset((people["maria"].pk, people["maria_again"].pk))]
+    assert swapped["action"] == "merge"
+    assert postal["action"] == "merge"
+    assert postal["levels"]["name:first"] == "exact"  # accents do not count
+
+
+def test_json_document_shape(people):
+    document = _run("--fields", ALL_FIELDS, "--dry-run")
+    assert set(document) >= {"pairs", "counts", "fields", "seconds"}
+    assert document["fields"] == ALL_FIELDS.split(",")
+    assert document["merged"] is False
+    assert document["counts"]["contacts"] == Contact.objects.count()
+    assert document["counts"]["merged"] == 0
+    assert document["counts"]["merge"] + document["counts"]["review"] == len(document["pairs"])
+    pair = document["pairs"][0]
+    assert set(pair) == {"left", "right", "probability", "action", "levels"}
+    assert set(pair["left"]) == {"id", "external_id"}
+    assert pair["action"] in {"merge", "review"}
+    assert 0.6 <= pair["probability"] <= 1
+    probabilities = [p["probability"] for p in document["pairs"]]
+    assert probabilities == sorted(probabilities, reverse=True)
+    ann = _pairs(document)[frozenset((people["ann"].pk, people["ann_variant"].pk))]
+    assert {ann["left"]["external_id"], ann["right"]["external_id"]} == {"crm-1", "list-7"}
+
+
+def test_fields_option_reads_custom_attributes(people):
+    document = _run("--fields", "name,attr.postcode")
+    assert document["fields"] == ["name", "attr.postcode"]
+    maria = _pairs(document)[frozenset((people["maria"].pk, people["maria_again"].pk))]
+    assert set(maria["levels"]) == {"name:first", "name:last", "attr.postcode"}
+    assert maria["levels"]["attr.postcode"] == "exact"
+    # Only email and phone: the postal list has neither, so Maria cannot be matched.
+    by_phone = _pairs(_run("--fields", "email,phone"))
+    assert frozenset((people["maria"].pk, people["maria_again"].pk)) not in by_phone
+    assert frozenset((people["ann"].pk, people["ann_variant"].pk)) in by_phone
+
+
+def test_thresholds_split_merge_from_review(people):
+    document = _run("--fields", ALL_FIELDS, "--threshold", "1.0", "--review-threshold", "0.5")
+    assert all(p["action"] == "review" for p in document["pairs"] if p["probability"] < 1.0)
+
+
+def test_unknown_field_and_bad_thresholds_are_errors(people):
+    with pytest.raises(CommandError, match="Unknown field"):
+        _run("--fields", "email,shoe_size")
+    with pytest.raises(CommandError, match="threshold"):
+        _run("--threshold", "0.5", "--review-threshold", "0.8")
+
+
+def test_text_output_is_a_table(people):
+    out = StringIO()
+    call_command("dedupe", "--fields", ALL_FIELDS, stdout=out)
+    text = out.getvalue()
+    assert "probability" in text.splitlines()[0]
+    assert "crm-1" in text and "list-7" in text
+    assert "Proposals only" in text
+
+
+def test_parse_fields_kinds():
+    fields = {f.name: f for f in parse_fields("name,attr.postcode,attr.city,attr.tier:exact")}
+    assert fields["name"].columns == ("first_name", "last_name")
+    assert (fields["attr.postcode"].kind, fields["attr.city"].kind) == ("code", "text")
+    assert fields["attr.tier"].kind == "exact"
+    with pytest.raises(UnknownField):
+        parse_fields("email,email")
+
+
+def test_engine_takes_a_frame_without_the_database():
+    frame = pl.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "external_id": ["a", "b", "c", "d"],
+            "first_name": ["Katherine", "Kathryn", "Peter", "Zoe"],
+            "last_name": ["O'Neill", "ONeill", "Jackson", "Quinn"],
+            "attr.postcode": ["D02 X285", "d02x285", "90210", "SW1"],
+        }
+    )
+    result = find_duplicates(frame, parse_fields("name,attr.postcode"))
+    assert result.pairs.select("id_l", "id_r").rows() == [(1, 2)]
+    assert result.counts()["contacts"] == 4
