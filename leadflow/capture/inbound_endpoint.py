@@ -11,6 +11,7 @@ from django_ratelimit.core import is_ratelimited
 
 from leadflow.capture import inbound
 from leadflow.capture.models import InboundSource, SubmissionStatus
+from leadflow.contacts.normalise import storable_json
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -48,7 +49,8 @@ def receive(request: HttpRequest, slug: str) -> JsonResponse:
     if not isinstance(payload, dict):
         return JsonResponse({"ok": False, "error": "Send one JSON object."}, status=400)
     try:
-        lead, is_new = inbound.receive_lead(source=source, payload=payload)
+        # JSON may carry NUL or lone surrogates, which no database column can keep.
+        lead, is_new = inbound.receive_lead(source=source, payload=storable_json(payload))
     except inbound.InboundRejected as exc:
         return JsonResponse({"ok": False, "error": str(exc)}, status=422)
     if is_new:

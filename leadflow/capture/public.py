@@ -36,6 +36,7 @@ from leadflow.capture import (
 from leadflow.capture.attribution import UTM_KEYS
 from leadflow.capture.models import Form, SubmissionStatus
 from leadflow.capture.validation import check_submission
+from leadflow.contacts.normalise import storable_json
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -99,7 +100,8 @@ def _parse_body(request: HttpRequest) -> dict[str, Any]:
             raise ValueError(f"The request body is not valid JSON: {exc.msg}.") from exc
         if not isinstance(data, dict):
             raise ValueError("Send a JSON object of field names and values.")
-        return {str(k): v for k, v in list(data.items())[:200]}
+        # JSON may carry NUL or lone surrogates, which no database column can keep.
+        return storable_json({str(k): v for k, v in list(data.items())[:200]})
     if request.content_type == "multipart/form-data":
         try:
             posted = request.POST
@@ -115,10 +117,13 @@ def _parse_body(request: HttpRequest) -> dict[str, Any]:
         raise ValueError(
             "Send the form as application/x-www-form-urlencoded, multipart/form-data or JSON."
         )
-    return {
-        key: values if len(values := posted.getlist(key)) > 1 else posted.get(key)
-        for key in list(posted.keys())[:200]
-    }
+    # %00 decodes to NUL, which no database column can keep (see storable_json).
+    return storable_json(
+        {
+            key: values if len(values := posted.getlist(key)) > 1 else posted.get(key)
+            for key in list(posted.keys())[:200]
+        }
+    )
 
 
 def _context(request: HttpRequest, data: dict[str, Any]) -> dict[str, Any]:

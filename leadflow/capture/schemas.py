@@ -243,10 +243,18 @@ class DeliveryOut(Schema):
     delivered_at: datetime | None
 
 
+# Our side of an inbound mapping: a contact field or a custom attribute.
+MappingKey = text(
+    69, pattern=r"^(email|first_name|last_name|phone|job_title|country|attr\.[a-z0-9_]{1,64})$"
+)
+
+
 class InboundSourceIn(InputSchema):
     name: text(100, min_length=1)
     slug: Slug
-    field_mapping: Annotated[dict[str, text(200)], Field(min_length=1, max_length=50)]
+    field_mapping: Annotated[
+        dict[MappingKey, text(200, min_length=1)], Field(min_length=1, max_length=50)
+    ]
     id_path: text(200, min_length=1) = "id"
     channel_id: Id | None = None
     campaign_id: Id | None = None

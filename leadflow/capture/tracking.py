@@ -19,6 +19,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from leadflow.capture.attribution import UTM_KEYS
 from leadflow.capture.models import TrackingEvent, TrackingKind
+from leadflow.contacts.normalise import storable_json
 
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 EVENT_NAME = re.compile(r"^[\w .:/-]{1,100}$")
@@ -79,7 +80,7 @@ def read_event(payload: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(props, dict):
         raise BadEvent("props: send an object")
     properties = {
-        str(k)[:64]: v if isinstance(v, int | float | bool) else _text(str(v), 200)
+        str(k)[:64]: v if v is None or isinstance(v, int | float | bool) else _text(str(v), 200)
         for k, v in list(props.items())[:MAX_PROPERTIES]
     }
     return {
@@ -106,7 +107,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise BadEvent("send one JSON object in UTF-8") from exc
     if not isinstance(payload, dict):
         raise BadEvent("send one JSON object")
-    return payload
+    return storable_json(payload)
 
 
 # The columns store_event writes; the others (contact, attached_at) start NULL, as they do

@@ -1,5 +1,7 @@
 """How a value a person typed becomes the one value Leadflow stores."""
 
+import math
+
 from email_validator import EmailNotValidError, validate_email
 
 
@@ -52,3 +54,30 @@ def normalise_phone(raw: str, *, region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidPhone("This phone number has the wrong number of digits.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def storable_text(value: str) -> str:
+    """Text any database can keep: without NUL (PostgreSQL refuses it in text and JSON) and
+    with lone surrogates (which JSON allows but UTF-8 cannot encode) replaced by U+FFFD."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # Round-trip through UTF-16: paired surrogates become their character again, lone
+        # ones become U+FFFD.
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def storable_json(value: object) -> object:
+    """A JSON document with every key and string made storable (see storable_text)."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable_text(str(k)): storable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and Infinity are not JSON, and PostgreSQL refuses them
+    return value

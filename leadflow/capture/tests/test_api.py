@@ -172,3 +172,16 @@ def test_capture_operations_are_in_the_openapi_schema(api):
         "/api/v1/inbound-sources",
     ):
         assert path in paths
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [{"owner": "x"}, {"email\u0000": "x"}, {"attr.Bad Name": "x"}, {"email": ""}],
+)
+def test_an_inbound_mapping_names_only_contact_fields_or_attributes(api, mapping):
+    response = api.post(
+        "/api/v1/inbound-sources",
+        {"name": "Ads", "slug": "ads", "field_mapping": mapping},
+        content_type="application/json",
+    )
+    assert response.status_code == 422

@@ -130,3 +130,9 @@ def test_the_secret_is_stored_only_as_a_hash(source):
 )
 def test_paths_pick_values_from_nested_json(path, expected):
     assert inbound.pick(LEAD, path) == expected
+
+
+def test_nul_in_a_pushed_lead_is_stored_harmlessly(source):
+    lead = {**LEAD, "leadgen_id": "77", "note": "a\u0000b\ud800"}
+    assert push(lead, source.test_secret).status_code == 201
+    assert InboundLead.objects.get().payload["note"] == "ab\ufffd"

@@ -337,3 +337,23 @@ def test_sql_fragments_are_stored_as_text(visitor, form):
     )
     assert response.status_code == 200
     assert Contact.objects.get().first_name == payload
+
+
+@pytest.mark.parametrize("encoded", ["json", "form"])
+def test_nul_and_lone_surrogates_are_stored_harmlessly(visitor, form, encoded):
+    values = {
+        "email": "nul@example.com",
+        "consent": "on",
+        "first_name": "Ann\u0000e",
+        "utm_note\u0000": "x\u0000y",
+        "_page": "https://acme.example/\u0000",
+    }
+    if encoded == "json":
+        values["nickname"] = "\ud800lone"
+        response = visitor.post("/f/guide", json.dumps(values), content_type="application/json")
+    else:
+        response = visitor.post("/f/guide", values)
+    assert response.status_code == 200
+    contact = Contact.objects.get()
+    assert contact.first_name == "Anne"
+    assert "\x00" not in json.dumps(Submission.objects.get().data)

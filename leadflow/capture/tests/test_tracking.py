@@ -193,3 +193,15 @@ def test_a_visit_after_a_long_pause_is_a_new_visit():
     contact = Contact.objects.get()
     assert contact.first_touch_channel.kind == ChannelKind.PAID_SEARCH
     assert contact.last_touch_channel.kind == ChannelKind.DIRECT
+
+
+def test_a_beacon_with_nul_or_lone_surrogates_is_stored_harmlessly():
+    body = (
+        '{"vid": "a1b2c3d4e5f6a7b8", "url": "https://acme.example/\\u0000x", '
+        '"title": "T\\ud800", "props": {"k\\u0000": "v\\udfff", "n": 1e999}}'
+    )
+    response = Client().post("/t/collect", body, content_type="text/plain")
+    assert response.status_code == 204
+    event = TrackingEvent.objects.get()
+    assert event.url == "https://acme.example/x"
+    assert event.properties == {"k": "v\ufffd", "n": None}
