@@ -6,6 +6,7 @@ secret key generated once and kept in ./var/secret_key.
 
 import os
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -29,10 +30,19 @@ def _secret_key() -> str:
     # A key generated on first start and kept beside the data, so sessions survive restarts
     # without anyone having to invent a secret to try the product.
     path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        # Created owner-only and exclusively: two processes starting at once agree on one key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    for _ in range(50):  # another process may be between creating the file and writing it
+        if key := path.read_text().strip():
+            return key
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} is empty: delete it, or set LEADFLOW_SECRET_KEY")
 
 
 SECRET_KEY = _secret_key()
