@@ -222,22 +222,37 @@ SYLLABLES = "ab al an ar ber bri car den dor el en fen gar hal har ing kin lan l
 SYLLABLES += " mon nor or os per quin ran ros sal son stein ton ver wal win yar zel"
 
 
+def zipf_draw(rng: np.random.Generator, pool: np.ndarray, n: int, exponent: float) -> np.ndarray:
+    """n draws from pool, the k-th entry with weight k ** -exponent (name frequencies)."""
+    weights = np.arange(1, len(pool) + 1, dtype=np.float64) ** -exponent
+    return pool[rng.choice(len(pool), n, p=weights / weights.sum())]
+
+
+def name_pools(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """First names: the common ones above, then ~1,600 two-syllable ones; surnames: 200,000
+    distinct ones of two to four syllables, in random order."""
+    syllables = np.array(SYLLABLES.split())
+    pairs = np.char.add(syllables[:, None], syllables[None, :]).ravel()
+    first = np.concatenate([np.array(FIRST), rng.permutation(np.setdiff1d(pairs, FIRST))])
+    parts = [syllables[rng.integers(0, len(syllables), 600_000)] for _ in range(4)]
+    size = rng.integers(2, 5, 600_000)
+    surname = np.char.add(np.char.add(parts[0], parts[1]), np.where(size > 2, parts[2], ""))
+    surname = np.char.add(surname, np.where(size > 3, parts[3], ""))
+    _, first_seen = np.unique(surname, return_index=True)
+    surnames = surname[np.sort(first_seen)][:200_000]
+    return first, surnames
+
+
 def synthetic_contacts(n: int, seed: int = 7) -> pl.DataFrame:
     """n contacts of whom 10 % are a second copy of another with one typo in the surname,
-    half of them without email, a quarter with swapped names (vectorised, no row loop)."""
+    half of them without email, a quarter with swapped names (vectorised, no row loop).
+    Names follow Zipf-like frequencies (first names exponent 0.8 over ~1,650, surnames 0.75
+    over 200,000: the commonest about 5.6 % and 1.1 % of people, as in census tables)."""
     rng = np.random.default_rng(seed)
-    syllables = np.array(SYLLABLES.split())
     originals = n - n // 10
-    surname = pl.Series(
-        np.char.add(
-            np.char.add(
-                syllables[rng.integers(0, len(syllables), originals)],
-                syllables[rng.integers(0, len(syllables), originals)],
-            ),
-            syllables[rng.integers(0, len(syllables), originals)],
-        )
-    )
-    first = pl.Series(np.array(FIRST)[rng.integers(0, len(FIRST), originals)])
+    first_pool, surname_pool = name_pools(rng)
+    surname = pl.Series(zipf_draw(rng, surname_pool, originals, 0.75))
+    first = pl.Series(zipf_draw(rng, first_pool, originals, 0.8))
     base = pl.DataFrame(
         {
             "id": np.arange(originals, dtype=np.int64),
@@ -275,18 +290,30 @@ def synthetic_contacts(n: int, seed: int = 7) -> pl.DataFrame:
     return pl.concat([base, copies])
 
 
+def synthetic_truth(frame: pl.DataFrame) -> set[frozenset]:
+    """The true pairs: each copy (external_id dup-N) with its original (same phone)."""
+    copies = frame.filter(pl.col("external_id").str.starts_with("dup-"))
+    originals = frame.filter(pl.col("external_id").str.starts_with("syn-"))
+    joined = copies.join(originals, on="phone", suffix="_o")
+    return {frozenset(p) for p in joined.select("id", "id_o").iter_rows()}
+
+
 def run_synthetic(n: int) -> dict:
     frame = synthetic_contacts(n)
     fields = parse_fields("email,phone,name,attr.postcode")
     started = time.perf_counter()
     result = find_duplicates(frame, fields)
     seconds = time.perf_counter() - started
+    merges = result.pairs.filter(pl.col("action") == "merge").select("id_l", "id_r")
     return {
         "contacts": n,
         "true_pairs": n // 10,
         "candidate_pairs": result.blocking.pairs,
         "merge": result.counts()["merge"],
         "review": result.counts()["review"],
+        "merge_quality": quality(
+            {frozenset(p) for p in merges.iter_rows()}, synthetic_truth(frame)
+        ),
         "stages": result.seconds,
         "seconds": round(seconds, 2),
         "goal_seconds": SYNTHETIC_GOAL_SECONDS,
@@ -355,7 +382,10 @@ def main() -> int:
                 f"(goal {SYNTHETIC_GOAL_SECONDS:.0f} s), "
                 f"{synthetic['candidate_pairs']:,} candidate pairs, "
                 f"{synthetic['merge']:,} merge + {synthetic['review']:,} review proposals "
-                f"for {synthetic['true_pairs']:,} true pairs; stages {synthetic['stages']}"
+                f"for {synthetic['true_pairs']:,} true pairs (merges: "
+                f"P {synthetic['merge_quality']['precision']:.4f}  "
+                f"R {synthetic['merge_quality']['recall']:.4f}  "
+                f"F1 {synthetic['merge_quality']['f1']:.4f}); stages {synthetic['stages']}"
             )
     if args.format == "json":
         print(json.dumps(report))

@@ -18,6 +18,7 @@ DEFAULT_THRESHOLD = 0.95
 DEFAULT_REVIEW_THRESHOLD = 0.6
 RANDOM_PAIRS = 200_000  # random pairs counted for the u priors
 ALL_PAIRS_UP_TO = 700  # below this many records, count every pair instead of sampling
+EM_SAMPLE = 200_000  # EM fits on a random sample of this many candidate pairs, scores all
 
 
 class BadThresholds(LeadflowError):
@@ -97,7 +98,11 @@ def find_duplicates(
     probability = np.zeros(pairs.height)
     if pairs.height:
         random_gamma = compare_pairs(prepared, _random_pairs(frame.height, seed), fields)
-        model = fit(gamma, plan, level_frequencies(random_gamma, plan))
+        sample = gamma
+        if pairs.height > EM_SAMPLE:
+            rng = np.random.default_rng(seed)
+            sample = gamma[rng.choice(pairs.height, EM_SAMPLE, replace=False)]
+        model = fit(sample, plan, level_frequencies(random_gamma, plan))
         probability = posterior(gamma, model.m, model.u, model.match_share)
     lap("score")
 

@@ -2,7 +2,8 @@
 
 For each comparison and level, m = P(level | same person) and u = P(level | different people).
 Both, and the share of matches among the candidates, are fitted by EM on the candidate pairs
-themselves (Winkler's method), starting from and shrunk towards priors: m from the defaults
+themselves (Winkler's method; on a random sample of them when there are many, see
+`engine.EM_SAMPLE`), starting from and shrunk towards priors: m from the defaults
 below (true duplicates mostly agree), u from the frequencies in random pairs of the same
 records (which are almost all different people). With millions of pairs the data decide;
 with a handful (a small workspace) the priors do, so a small database still gets sensible
@@ -32,6 +33,9 @@ PRIOR_PAIRS_U = 10.0
 EM_ITERATIONS = 40
 EM_TOLERANCE = 1e-5
 FLOOR = 1e-6
+# EM starts from few matches: a large table's candidates are mostly different people, and a
+# high start can settle on a cluster of look-alikes (same postcode, similar names) instead.
+MATCH_SHARE_START = 0.01
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def fit(gamma: np.ndarray, comparisons: list[Comparison], u_prior: list[np.ndarr
     m_prior = [np.asarray(M_PRIOR[len(c.levels)]) for c in comparisons]
     m = [p.copy() for p in m_prior]
     u = [p.copy() for p in u_prior]
-    share = 0.1
+    share = MATCH_SHARE_START
     n = gamma.shape[0]
     iterations = 0
     for iterations in range(1, EM_ITERATIONS + 1):  # noqa: B007 - the count is reported

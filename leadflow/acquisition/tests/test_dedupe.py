@@ -237,3 +237,43 @@ def test_engine_takes_a_frame_without_the_database():
     result = find_duplicates(frame, parse_fields("name,attr.postcode"))
     assert result.pairs.select("id_l", "id_r").rows() == [(1, 2)]
     assert result.counts()["contacts"] == 4
+
+
+def test_name_keys_meet_swapped_names_and_a_changed_sound():
+    from leadflow.acquisition.dedupe.blocking import candidate_pairs
+    from leadflow.acquisition.dedupe.normalise import prepare
+
+    frame = pl.DataFrame(
+        {
+            "first_name": ["Maria", "Gonzalez", "Maria", "Mario", "Peter"],
+            "last_name": ["Gonzalez", "Maria", "Gotzalez", "Lopez", "Gonzalez"],
+        }
+    )
+    fields = parse_fields("name")
+    pairs, stats = candidate_pairs(prepare(frame, fields), fields)
+    # swapped (0, 1); a surname whose Soundex changed still meets by the first name (0, 2);
+    # same first-name sound but a different surname, or same surname and another first name
+    # (different first two letters), do not.
+    assert set(pairs.rows()) == {(0, 1), (0, 2), (1, 2)}
+    assert list(stats.rules) == ["name:sound+prefix"]
+
+
+def test_a_common_code_is_blocked_with_a_name_initial_and_large_blocks_are_skipped():
+    from leadflow.acquisition.dedupe.blocking import candidate_pairs
+    from leadflow.acquisition.dedupe.normalise import prepare
+
+    n = 20  # one postcode for everyone: far more than two pairs per row
+    frame = pl.DataFrame(
+        {
+            "first_name": [f"{c}x" for c in "abcdefghijklmnopqrst"],
+            "last_name": ["zed" + "q" * i for i in range(n)],
+            "attr.postcode": ["12345"] * n,
+        }
+    )
+    frame[0, "first_name"] = "bob"  # shares the initial b with row 1
+    fields = parse_fields("name,attr.postcode")
+    prepared = prepare(frame, fields)
+    pairs, stats = candidate_pairs(prepared, fields, max_block=5)
+    assert "attr.postcode+initial" in stats.rules
+    assert (0, 1) in set(pairs.rows())
+    assert stats.skipped_blocks >= 1  # the surname initial z is shared by all 20
