@@ -161,3 +161,14 @@ def test_out_of_range_ids_answer_404(admin_client_):
     huge = "9" * 25
     assert admin_client_.get(f"/deals/{huge}/edit/").status_code == 404
     assert admin_client_.get(reverse("sales:deal_create"), {"contact": huge}).status_code == 404
+
+
+def test_the_companies_and_deals_lists_page_through_one_shared_pager(admin_client_):
+    from leadflow.contacts.tests.factories import CompanyFactory
+
+    CompanyFactory.create_batch(120)
+    DealFactory.create_batch(120)
+    for url in ("/companies/", "/deals/"):
+        first = admin_client_.get(url).content.decode()
+        assert 'rel="next"' in first and "Page 1 of" in first, url
+        assert 'rel="prev"' in admin_client_.get(url + "?page=2").content.decode(), url
