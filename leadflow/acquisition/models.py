@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ImportKind(models.TextChoices):
@@ -13,9 +14,19 @@ class ImportKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    DRAFT = "draft", "Awaiting review"  # uploaded in the UI, mapping not confirmed yet
+    QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    UNDONE = "undone", "Undone"
+
+
+class DuplicatePolicy(models.TextChoices):
+    SKIP = "skip", "Skip"  # leave the contact as it is
+    UPDATE = "update", "Update"  # the file's non-empty values replace the contact's
+    MERGE = "merge", "Merge"  # fill empty fields; a conflicting value keeps the newer one
 
 
 class ImportJob(models.Model):
@@ -43,19 +54,62 @@ class ImportJob(models.Model):
     skipped_in_file = models.PositiveIntegerField(default=0)
     skipped_in_database = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
+    merged_count = models.PositiveIntegerField(default=0)
     rejects_path = models.CharField(max_length=500, blank=True)
+    # An upload from the UI is kept under $LEADFLOW_DATA_DIR/imports until the job is done, so
+    # a worker (on any machine sharing the data dir) can read it.
+    stored_path = models.CharField(max_length=500, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)  # for progress; 0 = not known yet
+    task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # restarts after a worker died
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     cost_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     cost_per_new_lead = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     # The whole report as printed by `--format json`: rejects by reason, examples, timings.
     report = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
-    started_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["-started_at", "-id"], name="import_job_newest")]
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="import_job_newest_created"),
+            models.Index(fields=["status"], name="import_job_status"),
+        ]
 
     def __str__(self) -> str:
         return f"Import #{self.pk} of {self.file_name} ({self.status})"
+
+
+class ImportChangeAction(models.TextChoices):
+    UPDATED = "updated", "Updated"
+    MERGED = "merged", "Merged"
+
+
+class ImportChange(models.Model):
+    """An existing contact an import changed, with the values it had before: undo restores them.
+
+    (Contacts an import created carry its id in `Contact.source_import_id`; undo deletes them.)
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes")
+    contact_id = models.PositiveBigIntegerField(db_index=True)  # the contact may be gone since
+    action = models.CharField(max_length=10, choices=ImportChangeAction.choices)
+    line = models.PositiveIntegerField(null=True, blank=True)
+    # {field: value before} for every field the import wrote, attributes as a whole dict.
+    previous = models.JSONField(default=dict)
+    # {field: value written}, so undo can tell whether someone changed the field since.
+    written = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "id"], name="import_change_job")]
+
+    def __str__(self) -> str:
+        return f"{self.action} contact {self.contact_id} (import #{self.job_id})"

@@ -211,6 +211,13 @@ class Contact(models.Model):
     source_vendor = models.ForeignKey(
         Vendor, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
+    # The import (acquisition.ImportJob id) that created the contact: with the vendor, the
+    # list it was bought in. A plain id, not a foreign key: contacts imports no funnel app.
+    source_import_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    # Set when the email is checked (imports, forms): a role address (info@, sales@) reaches a
+    # team, not a person; a disposable one (mailinator.com) will not be read for long.
+    email_is_role = models.BooleanField(default=False, db_default=False)
+    email_is_disposable = models.BooleanField(default=False, db_default=False)
     # Not auto_now_add: imports keep a contact's real creation date from the old system.
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

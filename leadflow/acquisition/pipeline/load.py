@@ -173,6 +173,7 @@ def insert_contacts(
                     company_id=company_ids.get((row["company"] or "").upper()),
                     attributes=_attributes(row),
                     source_vendor=vendor,
+                    source_import_id=job_id,
                     first_touch_channel=channel,
                     first_touch_campaign=campaign,
                     last_touch_channel=channel,
