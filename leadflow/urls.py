@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("leadflow.contacts.urls")),
     path("", include("leadflow.sales.urls")),
     path("", include("leadflow.capture.urls")),
+    path("", include("leadflow.acquisition.urls")),
 ]

@@ -33,7 +33,7 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = "Import a list (CSV/TSV) of contacts: clean, deduplicate, load, and report."
+    help = "Import a list (CSV/TSV/XLSX) of contacts, companies, deals, activities or spend."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", help="The CSV or TSV file.")
@@ -47,6 +47,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--encoding", help="e.g. utf-8, utf-16, cp1252 (default: detect)")
         parser.add_argument("--delimiter", help="e.g. ';' or 'tab' (default: sniff)")
+        parser.add_argument("--sheet", help="The XLSX sheet to read, by name (default: the first).")
         parser.add_argument("--on-duplicate", choices=DUPLICATE_POLICIES, default="skip")
         parser.add_argument("--vendor", help="The vendor the list was bought from.")
         cost = parser.add_mutually_exclusive_group()
@@ -70,6 +71,7 @@ class Command(BaseCommand):
             mapping=_mapping(options["map"]),
             encoding=options["encoding"],
             delimiter=options["delimiter"],
+            sheet=options["sheet"],
             on_duplicate=options["on_duplicate"],
             vendor=options["vendor"],
             cost_per_lead=options["cost_per_lead"],
@@ -114,6 +116,7 @@ class Command(BaseCommand):
         out(f"  rows read       {r.rows_read}")
         out(f"  created         {r.created}")
         out(f"  updated         {r.updated}")
+        out(f"  merged          {r.merged}")
         out(f"  duplicates      {r.skipped_in_file} in the file, {r.skipped_in_database} in db")
         out(f"  rejected        {r.rejected}")
         for reason, count in r.rejected_by_reason.items():

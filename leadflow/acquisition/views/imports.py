@@ -1,0 +1,3 @@
+"""Imports: upload, mapping review, progress, report, rejects download, undo."""
+
+urlpatterns: list = []
