@@ -25,6 +25,7 @@ NAVIGATION = (
     NavItem("Companies", "contacts:companies", "building"),
     NavItem("Capture", "capture:index", "inbox", MARKETING),
     NavItem("Imports", "acquisition:index", "upload", MARKETING),
+    NavItem("Duplicates", "acquisition:duplicates", "merge", MARKETING),
     NavItem("Segments", "qualification:segments", "filter", MARKETING),
     NavItem("Scoring", "qualification:scoring", "star", MARKETING),
     NavItem("Nurture", "nurture:index", "mail"),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leadflow.acquisition.models import ImportChange, ImportJob
+from leadflow.acquisition.models import DuplicateCandidate, ImportChange, ImportJob
 
 
 @admin.register(ImportJob)
@@ -26,3 +26,15 @@ class ImportChangeAdmin(admin.ModelAdmin):
     list_display = ("id", "job", "contact_id", "action", "line")
     list_filter = ("action",)
     readonly_fields = [f.name for f in ImportChange._meta.fields]
+
+
+@admin.register(DuplicateCandidate)
+class DuplicateCandidateAdmin(admin.ModelAdmin):
+    """Decisions are taken on the duplicates screen, which merges and records; here, read."""
+
+    list_display = ("id", "contact_a_id", "contact_b_id", "probability", "status", "decided_at")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in DuplicateCandidate._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

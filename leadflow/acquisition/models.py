@@ -113,3 +113,56 @@ class ImportChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} contact {self.contact_id} (import #{self.job_id})"
+
+
+class CandidateStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting review"
+    MERGED = "merged", "Merged by a person"
+    AUTO_MERGED = "auto_merged", "Merged automatically"
+    # Not a duplicate: a person said so, or undid the merge. Later runs do not propose it again.
+    DISMISSED = "dismissed", "Not a duplicate"
+
+
+class DuplicateCandidate(models.Model):
+    """A pair of contacts `leadflow dedupe` found alike, and what became of it.
+
+    The contacts are plain ids, the lower one first: a merge deletes one of them and this row
+    must stay as the record of the decision (and a dismissed pair must stay dismissed).
+    """
+
+    contact_a_id = models.PositiveBigIntegerField()
+    contact_b_id = models.PositiveBigIntegerField(db_index=True)
+    probability = models.FloatField()
+    # {comparison: agreement level} as the matcher saw it ("name:first": "close"): why they match.
+    levels = models.JSONField(default=dict, blank=True)
+    fields = models.JSONField(default=list, blank=True)  # the fields the run matched on
+    status = models.CharField(
+        max_length=12, choices=CandidateStatus.choices, default=CandidateStatus.PENDING
+    )
+    merge = models.ForeignKey(
+        "contacts.ContactMerge", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)  # the last run that proposed it
+
+    class Meta:
+        ordering = ["-probability", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_a_id", "contact_b_id"], name="one_candidate_per_pair"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(contact_a_id__lt=models.F("contact_b_id")),
+                name="candidate_pair_ordered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-probability", "id"], name="candidate_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Contacts {self.contact_a_id} and {self.contact_b_id} ({self.status})"

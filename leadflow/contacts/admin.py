@@ -6,6 +6,7 @@ from leadflow.contacts.models import (
     Channel,
     Company,
     Contact,
+    ContactMerge,
     Spend,
     StageChange,
     Vendor,
@@ -97,3 +98,16 @@ class StageChangeAdmin(AppendOnlyAdmin):
     list_filter = ("to_stage",)
     raw_id_fields = ("contact",)
     list_select_related = ("contact", "actor")
+
+
+@admin.register(ContactMerge)
+class ContactMergeAdmin(AppendOnlyAdmin):
+    """Merges are undone with `undo_merge` (the duplicates screen), never edited here."""
+
+    list_display = ("created_at", "survivor_id", "duplicate_id", "source", "actor", "undone_at")
+    list_filter = ("source",)
+    list_select_related = ("actor",)
+    readonly_fields = [f.name for f in ContactMerge._meta.fields]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -248,6 +248,8 @@ class Contact(models.Model):
             models.Index(fields=["company", "-created_at"], name="contact_company"),
             models.Index(Upper("last_name"), name="contact_last_name_upper"),
             models.Index(Upper("first_name"), name="contact_first_name_upper"),
+            # Imports match a row without a known email by its E.164 phone.
+            models.Index(fields=["phone"], name="contact_phone"),
         ]
         constraints = [
             # Whatever path writes a contact (service, admin, bulk import), the stored email is
@@ -290,6 +292,7 @@ class ActivityKind(models.TextChoices):
     EVENT_ATTENDED = "event_attended", "Attended an event"
     IMPORTED = "imported", "Imported"
     MERGED = "merged", "Merged"
+    MERGE_UNDONE = "merge_undone", "Merge undone"
     DEAL_CREATED = "deal_created", "Deal created"
     DEAL_WON = "deal_won", "Deal won"
     DEAL_LOST = "deal_lost", "Deal lost"
@@ -363,3 +366,58 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_stage or '—'} → {self.to_stage}"
+
+
+class MergeSource(models.TextChoices):
+    MANUAL = "manual", "By a person"
+    DEDUPE = "dedupe", "Automatic (dedupe)"
+    REVIEW = "review", "Review queue"
+    IMPORT = "import", "Import"
+    API = "api", "API"
+
+
+class ContactMerge(models.Model):
+    """One contact merged into another, with everything `undo_merge` needs to take it back.
+
+    Contacts are kept as plain ids, not foreign keys: the duplicate is deleted by the merge and
+    the survivor may be merged or deleted later, and this record must outlive both.
+    """
+
+    survivor_id = models.PositiveBigIntegerField(db_index=True)
+    duplicate_id = models.PositiveBigIntegerField(db_index=True)
+    # The duplicate's whole row (Django's serialised form), to recreate it with its own id.
+    duplicate_snapshot = models.JSONField(default=dict)
+    # {field attname: value before the merge} for every survivor field the merge changed,
+    # and {field attname: value written}, so undo can tell whether someone changed it since.
+    survivor_before = models.JSONField(default=dict)
+    survivor_after = models.JSONField(default=dict)
+    # {"app_label.Model.field": [row ids]}: the rows moved from the duplicate to the survivor.
+    moved = models.JSONField(default=dict)
+    # Rows that could not move (the survivor already had one: a second registration for the
+    # same event) and were deleted with the duplicate, serialised so undo can put them back.
+    dropped = models.JSONField(default=list)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=20, choices=MergeSource.choices, default="manual")
+    reason = models.TextField(blank=True)
+    probability = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What undo could not restore because the survivor's value had changed since the merge.
+    undo_notes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="contact_merge_newest")]
+
+    def __str__(self) -> str:
+        state = " (undone)" if self.undone_at else ""
+        return f"Contact {self.duplicate_id} merged into {self.survivor_id}{state}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None

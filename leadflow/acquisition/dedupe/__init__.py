@@ -8,9 +8,9 @@ The stages, frame in and frame out, one module each:
 - `compare`: one agreement level per field per pair (rapidfuzz Jaro-Winkler, edit distance).
 - `score`: a Fellegi-Sunter model whose m and u are fitted by EM on the pairs; a probability each.
 
-`find_duplicates` runs them on any frame, so the FEBRL benchmark needs no database. Nothing
-is merged here: the result is a list of proposals ("merge" above the threshold, "review" between
-the thresholds) for the merge service and the review queue that come later.
+`find_duplicates` runs them on any frame, so the FEBRL benchmark needs no database. Its result
+is a list of proposals ("merge" above the threshold, "review" between the thresholds); `queue`
+acts on them: merges the sure ones (contacts.merge) and queues the rest for review.
 """
 
 from leadflow.acquisition.dedupe.engine import DedupeResult, find_duplicates

@@ -44,7 +44,7 @@ class DedupeResult:
             MERGE: int((actions == MERGE).sum()),
             REVIEW: int((actions == REVIEW).sum()),
             "skipped_blocks": self.blocking.skipped_blocks,
-            "merged": 0,  # this slice proposes only; the merge service comes later
+            "merged": 0,  # proposals only: `queue.record_proposals` merges, the command counts
         }
 
 

@@ -105,6 +105,7 @@ ACTIVITY_ICONS = {
     "updated": "pencil",
     "imported": "upload",
     "merged": "merge",
+    "merge_undone": "merge",
     "deal_created": "dollar",
     "deal_won": "check-circle",
     "deal_lost": "x-circle",

@@ -237,6 +237,34 @@ def test_the_timeline_filters_by_type(admin_client_):
     assert b"Pricing page" not in response.content
 
 
+def test_the_timeline_says_where_an_import_or_a_merge_came_from(admin_client_):
+    contact = ContactFactory()
+    imported = {"import_job": 7, "file": "fair.csv", "line": 12, "vendor": "ListCo"}
+    ActivityFactory(contact=contact, kind=ActivityKind.IMPORTED, data=imported)
+    filled = {
+        "source": "import",
+        "import_job": 8,
+        "file": "crm.csv",
+        "line": 3,
+        "fields": ["phone"],
+    }
+    ActivityFactory(contact=contact, kind=ActivityKind.UPDATED, data=filled)
+    merged = {
+        "duplicate": {"id": 41, "name": "Ann <b>Lee</b>", "email": "a@x.io"},
+        "changed": ["phone"],
+    }
+    ActivityFactory(contact=contact, kind=ActivityKind.MERGED, data=merged)
+    undone = {"duplicate": {"id": 41, "name": "Ann Lee", "email": ""}, "notes": ["phone: kept"]}
+    ActivityFactory(contact=contact, kind=ActivityKind.MERGE_UNDONE, data=undone)
+
+    html = admin_client_.get(reverse("contacts:detail", args=[contact.pk])).content.decode()
+
+    assert "From fair.csv, line 12 (import #7) · bought from ListCo" in html
+    assert "From crm.csv, line 3 (import #8)" in html and "Fields: phone" in html
+    assert "Merged with Ann &lt;b&gt;Lee&lt;/b&gt;" in html and "Filled or changed: phone" in html
+    assert "Separated again from Ann Lee" in html and "phone: kept" in html
+
+
 def test_adding_a_note_puts_it_on_the_timeline(admin_client_, admin_user):
     contact = ContactFactory()
     url = reverse("contacts:note", args=[contact.pk])

@@ -1,26 +1,40 @@
 """`leadflow dedupe [--fields F,F,...] [--threshold P] [--review-threshold P] [--dry-run]
-[--format json]`: propose the duplicate contacts in the whole database.
+[--format json]`: find the duplicate contacts in the whole database and act on them.
 
-This slice only proposes: nothing is merged and no review queue is written, with or without
---dry-run; merging and the review queue come with the merge service.
+Pairs at or above --threshold are merged (groups into one survivor, see
+`acquisition/dedupe/queue.py`); pairs between the thresholds go to the review queue
+(/duplicates/). A pair a person dismissed is not proposed again. --dry-run writes nothing and
+says what a run would do.
 """
 
 import json
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from leadflow.acquisition.dedupe import find_duplicates, parse_fields
 from leadflow.acquisition.dedupe.engine import DEFAULT_REVIEW_THRESHOLD, DEFAULT_THRESHOLD
 from leadflow.acquisition.dedupe.fields import DEFAULT_FIELDS
 from leadflow.acquisition.dedupe.frame import load_contacts
+from leadflow.acquisition.dedupe.queue import (
+    DISMISSED_BEFORE,
+    PAIR_COLUMNS,
+    QUEUED,
+    SKIPPED,
+    WOULD,
+    plan_proposals,
+    proposals_from,
+    record_proposals,
+)
 from leadflow.errors import LeadflowError
 
-NOTE = "Proposals only: merging and the review queue come with the merge service."
+DRY_RUN_NOTE = "Dry run: nothing was merged or queued."
+NOTE = "Merged pairs can be undone, and queued pairs decided, at /duplicates/."
 
 
 class Command(BaseCommand):
-    help = "Find probable duplicate contacts and print every proposed match."
+    help = "Find duplicate contacts: merge the sure pairs, queue the uncertain ones for review."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -32,11 +46,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
         parser.add_argument("--review-threshold", type=float, default=DEFAULT_REVIEW_THRESHOLD)
-        parser.add_argument("--dry-run", action="store_true", help="Propose only (as always).")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Write nothing; print what a run would do."
+        )
         parser.add_argument("--format", choices=["text", "json"], default="text")
 
     def handle(self, *, format: str, **options) -> None:
         started = time.perf_counter()
+        dry_run = options["dry_run"]
         try:
             fields = parse_fields(options["fields"])
             frame = load_contacts(fields)
@@ -47,54 +64,107 @@ class Command(BaseCommand):
                 threshold=options["threshold"],
                 review_threshold=options["review_threshold"],
             )
+            acted = time.perf_counter()
+            names = [f.name for f in fields]
+            if dry_run:
+                plan = plan_proposals(proposals_from(result))
+            else:
+                with _ProgressBar(self.stderr) as bar:
+                    plan = record_proposals(result, fields=names, progress=bar.update)
         except LeadflowError as error:
             raise CommandError(str(error)) from error
+        stages = {"load": round(loaded, 3), **result.seconds}
+        stages["merge" if not dry_run else "plan"] = round(time.perf_counter() - acted, 3)
         seconds = round(time.perf_counter() - started, 3)
+        outcomes = {(p.a, p.b): p for p in plan.proposals}
+        pairs = []
         comparisons = [c for c in result.pairs.columns if c not in PAIR_COLUMNS]
-        pairs = [
-            {
-                "left": {"id": row["id_l"], "external_id": row["external_id_l"]},
-                "right": {"id": row["id_r"], "external_id": row["external_id_r"]},
-                "probability": round(row["probability"], 4),
-                "action": row["action"],
-                "levels": {c: row[c] for c in comparisons},
-            }
-            for row in result.pairs.iter_rows(named=True)
-        ]
+        for row in result.pairs.iter_rows(named=True):
+            proposal = outcomes[tuple(sorted((row["id_l"], row["id_r"])))]
+            outcome = proposal.outcome
+            if dry_run:
+                outcome = WOULD.get(outcome, outcome)
+            pairs.append(
+                {
+                    "left": {"id": row["id_l"], "external_id": row["external_id_l"]},
+                    "right": {"id": row["id_r"], "external_id": row["external_id_r"]},
+                    "probability": round(row["probability"], 4),
+                    "action": row["action"],
+                    "levels": {c: row[c] for c in comparisons},
+                    "outcome": outcome,
+                    "survivor_id": proposal.survivor,
+                    "merge_id": proposal.merge_id,
+                    "candidate_id": proposal.candidate_id,
+                }
+            )
+        counts = result.counts()
+        done = plan.counts()
+        counts["merged"] = 0 if dry_run else len({p.merge_id for p in plan.proposals if p.merge_id})
+        counts["queued"] = 0 if dry_run else done[QUEUED]
+        counts["dismissed_before"] = done[DISMISSED_BEFORE]
+        counts["skipped"] = done[SKIPPED]
+        if dry_run:
+            counts["would_merge"] = sum(len(xs) for xs in plan.groups.values())
+            counts["would_queue"] = done[QUEUED]
         if format == "json":
             document = {
                 "pairs": pairs,
-                "counts": result.counts(),
-                "fields": [f.name for f in fields],
+                "counts": counts,
+                "fields": names,
                 "thresholds": {
                     "merge": options["threshold"],
                     "review": options["review_threshold"],
                 },
-                "dry_run": options["dry_run"],
-                "merged": False,
-                "note": NOTE,
-                "stages": {"load": round(loaded, 3), **result.seconds},
+                "dry_run": dry_run,
+                "merged": not dry_run,
+                "note": DRY_RUN_NOTE if dry_run else NOTE,
+                "stages": stages,
                 "seconds": seconds,
             }
             self.stdout.write(json.dumps(document))
             return
         self.stdout.write(
-            f"{'probability':>11}  {'action':<6}  {'left (id, external id)':<32}  "
+            f"{'probability':>11}  {'outcome':<16}  {'left (id, external id)':<32}  "
             "right (id, external id)"
         )
         for pair in pairs:
             left = f"{pair['left']['id']} {pair['left']['external_id'] or '-'}"
             right = f"{pair['right']['id']} {pair['right']['external_id'] or '-'}"
             self.stdout.write(
-                f"{pair['probability']:>11.4f}  {pair['action']:<6}  {left:<32}  {right}"
+                f"{pair['probability']:>11.4f}  {pair['outcome']:<16}  {left:<32}  {right}"
             )
-        counts = result.counts()
+        if dry_run:
+            summary = (
+                f"would merge {counts['would_merge']} contacts away, "
+                f"would queue {counts['would_queue']} pairs"
+            )
+        else:
+            summary = f"merged {counts['merged']} contacts away, queued {counts['queued']} pairs"
         self.stdout.write(
             f"{counts['contacts']} contacts, {counts['candidate_pairs']} candidate pairs, "
-            f"{counts['merge']} to merge, {counts['review']} to review "
-            f"(fields: {', '.join(f.name for f in fields)}; {seconds:.2f} s)."
+            f"{counts['merge']} sure and {counts['review']} uncertain; {summary}; "
+            f"{counts['dismissed_before']} dismissed before "
+            f"(fields: {', '.join(names)}; {seconds:.2f} s)."
         )
-        self.stdout.write(NOTE)
+        self.stdout.write(DRY_RUN_NOTE if dry_run else NOTE)
 
 
-PAIR_COLUMNS = {"id_l", "id_r", "external_id_l", "external_id_r", "probability", "action"}
+class _ProgressBar:
+    """Merging many pairs takes a while: a bar on stderr when it is a terminal."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.bar = None
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            isatty = getattr(self.stream, "isatty", lambda: False)()
+            self.bar = tqdm(total=total, unit="merge", file=self.stream, disable=not isatty)
+        self.bar.update(done)
+
+    def __enter__(self) -> "_ProgressBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
