@@ -5,3 +5,11 @@ class SalesConfig(AppConfig):
     name = "leadflow.sales"
     label = "sales"
     verbose_name = "Sales"
+
+    def ready(self) -> None:
+        # Deals are loaded by sales, with acquisition's pipeline: acquisition cannot import us.
+        from leadflow.acquisition.kinds import RUNNERS
+        from leadflow.acquisition.models import ImportKind
+        from leadflow.sales import imports
+
+        RUNNERS[ImportKind.DEALS] = imports.run

@@ -1,15 +1,19 @@
 """One module per kind of import (`--kind`), each with a `run(ImportRun)` that fills the report.
 
 `services.import_list` owns the job around a run (its row, its status, failure); a kind owns
-what its rows mean and how they are written.
+what its rows mean and how they are written. `--kind deals` lives in `sales.imports` (deals
+are a later step of the funnel than acquisition) and is registered by `SalesConfig.ready`.
 """
 
 from collections.abc import Callable
 
-from leadflow.acquisition.kinds import contacts
+from leadflow.acquisition.kinds import activities, companies, contacts, spend
 from leadflow.acquisition.kinds.base import ImportRun
 from leadflow.acquisition.models import ImportKind
 
 RUNNERS: dict[str, Callable[[ImportRun], None]] = {
     ImportKind.CONTACTS: contacts.run,
+    ImportKind.COMPANIES: companies.run,
+    ImportKind.ACTIVITIES: activities.run,
+    ImportKind.SPEND: spend.run,
 }

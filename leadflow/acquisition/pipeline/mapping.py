@@ -1,7 +1,10 @@
-"""Stage 2, mapping: which file column feeds which contact field.
+"""Stage 2, mapping: which file column feeds which field of the kind being imported.
 
 Columns are matched by name and common synonyms; `--map "Column=field"` overrides; any
-column left over is kept as a custom attribute `attr.<slug of its header>`.
+column left over is kept as a custom attribute `attr.<slug of its header>` where the kind
+has somewhere to keep it (a contact's attributes, an activity's data), and dropped
+(mapped to `skip`, and listed by the report) where it has not (companies, deals, spend).
+A header that names a currency in brackets, "Amount spent (USD)", is matched without it.
 """
 
 import re
@@ -53,6 +56,96 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+CONTACT_REFERENCE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "contact_email": (
+        "contact email",
+        "contact e-mail",
+        "email",
+        "e-mail",
+        "email address",
+        "e-mail address",
+        "person email",
+        "customer email",
+    ),
+    "contact_external_id": (
+        "contact external id",
+        "contact id",
+        "external id",
+        "person id",
+        "lead id",
+        "prospect id",
+        "customer id",
+    ),
+}
+
+COMPANY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "company", "company name", "account", "account name", "organisation",
+             "organization", "organisation name", "organization name", "business name"),
+    "domain": ("domain", "website", "web site", "url", "web", "company domain", "website url",
+               "company website", "homepage", "site"),
+    "industry": ("industry", "sector", "vertical", "industry type"),
+    "size": ("size", "employees", "employee count", "number of employees", "no of employees",
+             "headcount", "company size", "staff", "employees count"),
+    "country": ("country", "country code", "hq country", "nation"),
+    "created_at": ("created at", "created", "created date", "date created", "create date"),
+}  # fmt: skip
+
+DEAL_SYNONYMS: dict[str, tuple[str, ...]] = {
+    **CONTACT_REFERENCE_SYNONYMS,
+    "name": ("name", "deal", "deal name", "opportunity", "opportunity name", "title"),
+    "amount": ("amount", "value", "deal value", "deal amount", "price", "revenue", "total"),
+    "currency": ("currency", "currency code", "deal currency"),
+    "stage": ("stage", "deal stage", "status", "pipeline stage", "opportunity stage"),
+    "created_at": ("created at", "created", "created date", "date created", "create date",
+                   "opened", "opened at", "open date"),
+    "won_at": ("won at", "won", "won date", "date won", "won on"),
+    "lost_at": ("lost at", "lost", "lost date", "date lost", "lost on"),
+    "closed_at": ("closed at", "close date", "closed date", "closed on", "closed",
+                  "date closed", "close"),
+    "lost_reason": ("lost reason", "reason lost", "loss reason", "closed lost reason", "reason"),
+    "owner": ("owner", "deal owner", "sales rep", "rep", "owner email", "assigned to"),
+    "expected_close_on": ("expected close", "expected close date", "expected close on",
+                          "expected closing date"),
+}  # fmt: skip
+
+ACTIVITY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    **CONTACT_REFERENCE_SYNONYMS,
+    "kind": ("kind", "type", "activity", "activity type", "event", "event type", "action"),
+    "occurred_at": ("occurred at", "date", "time", "timestamp", "date time", "datetime",
+                    "when", "activity date", "event date", "created at", "created"),
+    "channel": ("channel", "source", "medium"),
+    "campaign": ("campaign", "campaign name"),
+    "subject": ("subject", "title", "email subject"),
+    "notes": ("notes", "note", "description", "details", "body", "comment", "comments"),
+    "url": ("url", "page", "page url", "link", "link url"),
+}  # fmt: skip
+
+SPEND_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "spent_on": ("date", "day", "spent on", "spend date", "reporting starts", "reporting date",
+                 "billing date", "invoice date", "start date", "start date in utc",
+                 "time period"),
+    "amount": ("amount", "cost", "spend", "spent", "amount spent", "total cost", "total spent",
+               "amount paid", "total"),
+    "currency": ("currency", "currency code", "cur"),
+    "campaign": ("campaign", "campaign name"),
+    "vendor": ("vendor", "supplier", "payee", "vendor name", "supplier name"),
+    "channel": ("channel", "platform", "network", "publisher platform"),
+    "note": ("note", "notes", "description", "memo", "details", "comment"),
+}  # fmt: skip
+
+# What each kind reads: its fields, their synonyms, and whether a column left over is kept
+# as `attr.NAME` (the kind has somewhere to keep it) or dropped.
+KIND_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]], bool]] = {
+    "contacts": (CONTACT_FIELDS, SYNONYMS, True),
+    "companies": (tuple(COMPANY_SYNONYMS), COMPANY_SYNONYMS, False),
+    "deals": (tuple(DEAL_SYNONYMS), DEAL_SYNONYMS, False),
+    "activities": (tuple(ACTIVITY_SYNONYMS), ACTIVITY_SYNONYMS, True),
+    "spend": (tuple(SPEND_SYNONYMS), SPEND_SYNONYMS, False),
+}
+
+CURRENCY_IN_HEADER = r"\(\s*([A-Za-z]{3})\s*\)"
+
+
 class InvalidMapping(LeadflowError):
     status_code = 422
 
@@ -61,15 +154,40 @@ def _key(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", header.casefold()).strip()
 
 
-_BY_KEY = {_key(s): field for field, names in SYNONYMS.items() for s in names}
+def _by_key(synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {_key(s): field for field, names in synonyms.items() for s in names}
+
+
+_BY_KEY = _by_key(SYNONYMS)
+_BY_KEY_OF_KIND = {kind: _by_key(synonyms) for kind, (_, synonyms, _) in KIND_FIELDS.items()}
+
+
+def fields_of(kind: str) -> tuple[str, ...]:
+    return KIND_FIELDS[kind][0]
+
+
+def keeps_attributes(kind: str) -> bool:
+    return KIND_FIELDS[kind][2]
+
+
+def currency_in_header(header: str) -> str | None:
+    """The currency an ad platform names in a header: "Amount spent (USD)" gives USD."""
+    found = re.search(CURRENCY_IN_HEADER, header)
+    return found.group(1).upper() if found else None
 
 
 def attribute_slug(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", header.casefold()).strip("_") or "column"
 
 
-def plan_mapping(headers: list[str], overrides: dict[str, str]) -> dict[str, str]:
+def plan_mapping(
+    headers: list[str], overrides: dict[str, str], *, kind: str = "contacts"
+) -> dict[str, str]:
     """Header -> field (`email`, `attr.source`, or `skip`), explicit choices first."""
+    if kind not in KIND_FIELDS:
+        raise InvalidMapping(f"No mapping for imports of {kind}.")
+    known, _, keep = KIND_FIELDS[kind]
+    by_key = _BY_KEY_OF_KIND[kind]
     by_name = {h.casefold(): h for h in headers}
     plan: dict[str, str] = {}
     for column, field in overrides.items():
@@ -77,34 +195,46 @@ def plan_mapping(headers: list[str], overrides: dict[str, str]) -> dict[str, str
         if header is None:
             raise InvalidMapping(f"--map names a column the file does not have: {column!r}")
         field = field.strip()
-        if field not in CONTACT_FIELDS and field != SKIP and not field.startswith(ATTR_PREFIX):
+        allowed = field in known or field == SKIP or (keep and field.startswith(ATTR_PREFIX))
+        if not allowed:
+            extra = "attr.NAME or skip" if keep else "or skip"
             raise InvalidMapping(
-                f"--map {column}={field}: unknown field; use one of "
-                f"{', '.join(CONTACT_FIELDS)}, attr.NAME or skip."
+                f"--map {column}={field}: unknown field for {kind}; use one of "
+                f"{', '.join(known)}, {extra}."
             )
         plan[header] = field
-    taken = {f for f in plan.values() if f in CONTACT_FIELDS}
+    taken = {f for f in plan.values() if f in known}
+    # Exact names first, so "Contact Email" is not beaten to `contact_email` by "Email".
+    exact = {h: _key(h).replace(" ", "_") for h in headers if h not in plan}
+    for header, name in exact.items():
+        if name in known and name not in taken:
+            plan[header] = name
+            taken.add(name)
     for header in headers:
         if header in plan:
             continue
-        field = _BY_KEY.get(_key(header))
+        key = _key(header)
+        field = by_key.get(key) or by_key.get(_key(re.sub(CURRENCY_IN_HEADER, "", header)))
         if field and field not in taken:
             plan[header] = field
             taken.add(field)
         else:
-            plan[header] = ATTR_PREFIX + attribute_slug(header)
+            plan[header] = ATTR_PREFIX + attribute_slug(header) if keep else SKIP
     fields = [f for f in plan.values() if f != SKIP]
     doubled = sorted({f for f in fields if fields.count(f) > 1})
     if doubled:
         raise InvalidMapping(f"Two columns map to the same field: {', '.join(doubled)}")
-    return plan
+    return {header: plan[header] for header in headers}
 
 
-def apply_mapping(frame: pl.DataFrame, plan: dict[str, str]) -> pl.DataFrame:
-    """The frame with columns named by field; every contact field present (empty if unmapped)."""
+def apply_mapping(
+    frame: pl.DataFrame, plan: dict[str, str], *, kind: str = "contacts"
+) -> pl.DataFrame:
+    """The frame with columns named by field; every field of the kind present (empty if not
+    mapped)."""
     kept = {header: field for header, field in plan.items() if field != SKIP}
     mapped = frame.select(
         LINE, FIELD_COUNT, *[pl.col(header).alias(field) for header, field in kept.items()]
     )
-    missing = [f for f in CONTACT_FIELDS if f not in mapped.columns]
+    missing = [f for f in fields_of(kind) if f not in mapped.columns]
     return mapped.with_columns(pl.lit("", dtype=pl.String).alias(f) for f in missing)
