@@ -1,6 +1,8 @@
 """How a value a person typed becomes the one value Leadflow stores."""
 
+import functools
 import math
+from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -81,3 +83,70 @@ def storable_json(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None  # NaN and Infinity are not JSON, and PostgreSQL refuses them
     return value
+
+
+# Local parts that reach a team or a machine, not a person, compared without dots, dashes,
+# underscores and a "+tag" (so "no-reply+eu@", "No.Reply@" and "noreply@" are all one).
+ROLE_LOCAL_PARTS = frozenset(
+    {
+        "abuse", "accounting", "accounts", "admin", "administrator", "all", "billing",
+        "bookings", "booking", "careers", "contact", "contactus", "customercare",
+        "customerservice", "customerservices", "customersupport", "datenschutz",
+        "donotreply", "enquiries", "enquiry", "everyone", "feedback", "finance", "general",
+        "hello", "help", "helpdesk", "hostmaster", "hr", "info", "information", "inquiries",
+        "inquiry", "invoice", "invoices", "it", "jobs", "kontakt", "legal", "mail",
+        "mailerdaemon", "marketing", "media", "news", "newsletter", "noreply", "noc",
+        "office", "orders", "partners", "postmaster", "press", "privacy", "procurement",
+        "purchasing", "reception", "recruiting", "recruitment", "root", "sales", "security",
+        "service", "staff", "support", "team", "webmaster",
+    }
+)  # fmt: skip
+_ROLE_NOISE = ".-_"
+
+
+@dataclass(frozen=True)
+class EmailFlags:
+    is_role: bool
+    is_disposable: bool
+
+
+def role_local_part(local: str) -> str:
+    """The local part as compared with ROLE_LOCAL_PARTS: no "+tag", no dots/dashes/underscores."""
+    local = local.lower().split("+", 1)[0]
+    return local.translate(str.maketrans("", "", _ROLE_NOISE))
+
+
+def disposable_domains() -> frozenset[str]:
+    """The maintained blocklist of the `disposable-email-domains` package (read once)."""
+    return _disposable_domains()
+
+
+@functools.cache
+def _disposable_domains() -> frozenset[str]:
+    from disposable_email_domains import blocklist
+
+    return frozenset(blocklist)
+
+
+def _parent_domains(domain: str) -> list[str]:
+    """ "a.b.mailinator.com" -> itself, "b.mailinator.com", "mailinator.com" (not "com")."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+
+
+def email_flags(email: str | None) -> EmailFlags:
+    """Whether an address reaches a role (info@, sales@) and whether its domain is disposable.
+
+    Neither makes the address invalid: a role address is a real inbox, just not a person's,
+    and the flags let lists and reports tell them apart. A subdomain of a disposable domain
+    counts as disposable.
+    """
+    value = normalise_email(email)
+    if not value or "@" not in value:
+        return EmailFlags(is_role=False, is_disposable=False)
+    local, _, domain = value.rpartition("@")
+    blocked = disposable_domains()
+    return EmailFlags(
+        is_role=role_local_part(local) in ROLE_LOCAL_PARTS,
+        is_disposable=any(d in blocked for d in _parent_domains(domain)),
+    )

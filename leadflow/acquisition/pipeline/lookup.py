@@ -1,0 +1,189 @@
+"""The existing contacts an import's rows may be: read from the database in chunks.
+
+Every read returns a frame in match.CANDIDATE_SCHEMA. A chunk's values are bound as one
+parameter, an array on PostgreSQL (`= ANY(%s)`) or a JSON list on SQLite (`IN (SELECT value
+FROM json_each(%s))`), so a statement has one parameter, not thousands, and a 100,000-row
+file needs a handful of queries. Reads by name are in two steps: first only ids and names
+of the contacts with one of the file's last names (as written or upper-cased: both have an
+index), kept when their cleaned last name and first initial form one of the file's blocks;
+then the full rows of those ids.
+"""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import polars as pl
+from django.db import connection
+
+from leadflow.acquisition.dedupe.normalise import clean_text
+from leadflow.acquisition.pipeline.match import CANDIDATE_SCHEMA, MAX_NAME_BLOCK
+from leadflow.contacts.models import Company, Contact
+
+CHUNK = 50_000
+LOOKUP_AT_ONCE = 1_000  # names above which fetching all contacts without email may pay
+
+# CANDIDATE_SCHEMA's columns, in its order; the statements are spelled out whole, per
+# database, so no SQL is assembled at run time.
+_COLUMNS = (
+    "SELECT c.id, c.email, c.first_name, c.last_name, c.phone, c.job_title, c.country, "
+    "c.external_id, c.company_id, c.attributes, co.name, c.other_emails, c.updated_at, "
+    "c.email_is_role, c.email_is_disposable, c.source_import_id "
+    "FROM contacts_contact c LEFT JOIN contacts_company co ON co.id = c.company_id "
+)
+_PG_COLUMNS = _COLUMNS.replace("c.attributes,", "c.attributes::text,").replace(
+    "c.other_emails,", "c.other_emails::text,"
+)
+_SQLITE_IN = " IN (SELECT value FROM json_each(%s))"
+SELECT_BY = {
+    ("postgresql", "email"): _PG_COLUMNS + "WHERE c.email = ANY(%s)",
+    ("postgresql", "external_id"): _PG_COLUMNS + "WHERE c.external_id = ANY(%s)",
+    ("postgresql", "phone"): _PG_COLUMNS + "WHERE c.phone = ANY(%s)",
+    ("postgresql", "id"): _PG_COLUMNS + "WHERE c.id = ANY(%s)",
+    ("postgresql", "phone without email"): _PG_COLUMNS
+    + "WHERE c.email IS NULL AND c.phone = ANY(%s)",
+    ("sqlite", "email"): _COLUMNS + "WHERE c.email" + _SQLITE_IN,
+    ("sqlite", "external_id"): _COLUMNS + "WHERE c.external_id" + _SQLITE_IN,
+    ("sqlite", "phone"): _COLUMNS + "WHERE c.phone" + _SQLITE_IN,
+    ("sqlite", "id"): _COLUMNS + "WHERE c.id" + _SQLITE_IN,
+    ("sqlite", "phone without email"): _COLUMNS + "WHERE c.email IS NULL AND c.phone" + _SQLITE_IN,
+}
+# Ids and names of the contacts with a last name as written or upper-cased (two %s).
+_NAMES = "SELECT id, first_name, last_name FROM contacts_contact "
+NAMES_BY = {
+    ("postgresql", False): _NAMES + "WHERE last_name = ANY(%s) OR UPPER(last_name) = ANY(%s)",
+    ("postgresql", True): _NAMES
+    + "WHERE (last_name = ANY(%s) OR UPPER(last_name) = ANY(%s)) AND email IS NULL",
+    ("sqlite", False): _NAMES
+    + "WHERE last_name"
+    + _SQLITE_IN
+    + " OR UPPER(last_name)"
+    + _SQLITE_IN,
+    ("sqlite", True): _NAMES
+    + "WHERE (last_name"
+    + _SQLITE_IN
+    + " OR UPPER(last_name)"
+    + _SQLITE_IN
+    + ") AND email IS NULL",
+}
+# Contacts without an email are few in most databases: when they are, fetching all of their
+# names beats asking for a million last names.
+EMAILLESS_COUNT = "SELECT count(*) FROM contacts_contact WHERE email IS NULL"
+EMAILLESS_NAMES = _NAMES + "WHERE email IS NULL"
+EMAILLESS_AT_ONCE = 200_000
+assert Contact._meta.db_table == "contacts_contact" and Company._meta.db_table == "contacts_company"
+
+
+def _chunks(values: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _bind(chunk: list) -> object:
+    return chunk if _postgresql() else json.dumps(chunk)
+
+
+def _when(value) -> datetime | None:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def _select(column: str, values: list) -> pl.DataFrame:
+    """Full candidate rows of the contacts whose `column` is one of `values`."""
+    sql = SELECT_BY[connection.vendor, column]
+    rows: dict[int, tuple] = {}
+    with connection.cursor() as cursor:
+        for chunk in _chunks(sorted(set(values))):
+            cursor.execute(sql, [_bind(chunk)])
+            for row in cursor.fetchall():
+                rows[row[0]] = (
+                    *row[:9],
+                    row[9] or "{}",
+                    row[10],
+                    row[11] or "[]",
+                    _when(row[12]),
+                    bool(row[13]),
+                    bool(row[14]),
+                    row[15],
+                )
+    return pl.DataFrame(list(rows.values()), schema=CANDIDATE_SCHEMA, orient="row")
+
+
+def by_keys(*, emails: list[str], external_ids: list[str]) -> pl.DataFrame:
+    """The contacts with one of these emails or external ids."""
+    found = [_select("email", emails), _select("external_id", external_ids)]
+    return pl.concat(found).unique("id", maintain_order=True)
+
+
+def by_phones(phones: list[str], *, without_email: bool = False) -> pl.DataFrame:
+    """The contacts with one of these phones (as stored: E.164 when an import or form set
+    it), only those without an email if asked."""
+    return _select("phone without email" if without_email else "phone", phones)
+
+
+def by_ids(ids: list[int]) -> pl.DataFrame:
+    return _select("id", ids)
+
+
+def by_names(
+    names: pl.DataFrame, *, without_email: bool = False, cap: int = MAX_NAME_BLOCK
+) -> pl.DataFrame:
+    """The contacts in the file's name blocks (only those without an email, if asked).
+
+    `names` has last_name (as in the file), _last and _initial (match.block_keys). The
+    database is asked for the last names as written and upper-cased, so "SMITH" and
+    "Smith" both find a contact; the blocks themselves compare cleaned names (accents,
+    case and punctuation dropped).
+    """
+    written = names["last_name"].drop_nulls().unique().to_list()
+    wanted = sorted({*written, *(n.upper() for n in written)})
+    sql = NAMES_BY[connection.vendor, without_email]
+    found: dict[int, tuple] = {}
+    with connection.cursor() as cursor:
+        if without_email and len(wanted) > LOOKUP_AT_ONCE:
+            cursor.execute(EMAILLESS_COUNT)
+            if cursor.fetchone()[0] <= EMAILLESS_AT_ONCE:
+                cursor.execute(EMAILLESS_NAMES)
+                found = {row[0]: row for row in cursor.fetchall()}
+                wanted = []  # the blocks below pick the ones in the file's blocks
+        for chunk in _chunks(wanted):
+            cursor.execute(sql, [_bind(chunk), _bind(chunk)])
+            for row in cursor.fetchall():
+                found[row[0]] = row
+    if not found:
+        return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+    light = pl.DataFrame(
+        list(found.values()),
+        schema={"id": pl.Int64, "first_name": pl.String, "last_name": pl.String},
+        orient="row",
+    )
+    first = clean_text(pl.col("first_name"))
+    light = light.with_columns(
+        clean_text(pl.col("last_name")).alias("_last"), first.str.head(1).alias("_initial")
+    )
+    blocks = names.select("_last", "_initial").unique()
+    inside = light.join(blocks, on=["_last", "_initial"], how="semi")
+    # A block over the cap is not compared (match.NAME_TOO_COMMON): one row past the cap is
+    # enough to tell, so a very common name does not load thousands of contacts.
+    inside = inside.sort("id").filter(pl.int_range(pl.len()).over("_last", "_initial") <= cap)
+    return by_ids(inside["id"].to_list())
+
+
+class DatabaseLookup:
+    """match.Lookup over the contacts table."""
+
+    def by_keys(self, *, emails: list[str], external_ids: list[str]) -> pl.DataFrame:
+        return by_keys(emails=emails, external_ids=external_ids)
+
+    def by_phones(self, phones: list[str], *, without_email: bool = False) -> pl.DataFrame:
+        return by_phones(phones, without_email=without_email)
+
+    def by_names(self, names: pl.DataFrame, *, without_email: bool = False) -> pl.DataFrame:
+        return by_names(names, without_email=without_email)
