@@ -7,6 +7,7 @@ secret key generated once and kept in ./var/secret_key.
 import os
 import secrets
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -226,6 +227,15 @@ TRACKING_MAX_BODY_BYTES = 16 * 1024
 TRACKING_SYNCHRONOUS_COMMIT = _env_bool("LEADFLOW_TRACKING_SYNCHRONOUS_COMMIT", False)
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+
+# Imports (acquisition/jobs.py). An upload streams to disk under DATA_DIR/imports, so the
+# limit is about disk, not memory. A running import whose worker has written no heartbeat
+# for IMPORT_STALLED_AFTER is taken for dead and run again, at most IMPORT_MAX_ATTEMPTS times.
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("LEADFLOW_IMPORT_MAX_UPLOAD_MB", "2048")) * 1024**2
+IMPORT_STALLED_AFTER = timedelta(
+    seconds=int(os.environ.get("LEADFLOW_IMPORT_STALLED_AFTER_SECONDS", "300"))
+)
+IMPORT_MAX_ATTEMPTS = int(os.environ.get("LEADFLOW_IMPORT_MAX_ATTEMPTS", "3"))
 
 LOGGING = {
     "version": 1,

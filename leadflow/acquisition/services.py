@@ -1,11 +1,14 @@
 """Imports of bought lists and history: the job around a run; `kinds/` holds what each kind does."""
 
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from leadflow.accounts.models import User
@@ -20,18 +23,34 @@ from leadflow.acquisition.kinds.base import (
     ProgressFactory,
 )
 from leadflow.acquisition.models import ImportJob, ImportStatus
+from leadflow.acquisition.progress import ImportCancelled
+from leadflow.errors import LeadflowError
 
 __all__ = [
     "DUPLICATE_POLICIES",
+    "ImportCancelled",
     "ImportNotSupported",
     "ImportOptions",
     "ImportReport",
+    "ImportSuperseded",
     "InvalidImport",
+    "check_options",
     "import_list",
+    "options_from_json",
 ]
 
+ROLLED_BACK = "nothing was imported (the partial run was rolled back)"
 
-def _check_options(options: ImportOptions) -> None:
+
+class ImportSuperseded(LeadflowError):
+    """This run was taken for dead and restarted; the newer run owns the job, so this one
+    rolls back instead of committing a second copy of the rows."""
+
+    status_code = 409
+
+
+def check_options(options: ImportOptions) -> None:
+    """Refuse options that cannot run, before any file is read."""
     if options.kind not in RUNNERS:
         raise ImportNotSupported(f"Imports of {options.kind} are not supported yet.")
     if options.on_duplicate not in DUPLICATE_POLICIES:
@@ -52,18 +71,26 @@ def import_list(
     options: ImportOptions,
     actor: User | None = None,
     progress: ProgressFactory | None = None,
+    job: ImportJob | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> ImportReport:
     """Read, map, normalise, validate, match and load one file; report what happened.
 
     `progress(total)` may return a callback that is told how many rows each batch loaded.
     A dry run writes no database row (no ImportJob either), only the rejects CSV.
+
+    `job` is an ImportJob a background task already marked running (the CLI passes none and
+    one is made here). Everything a run writes, the job's final status included, commits in
+    one transaction: a crash, a cancel (`checkpoint` or `progress` raising ImportCancelled)
+    or any error leaves no row of the file behind, so a restarted run cannot double a row.
     """
     started = time.monotonic()
-    _check_options(options)
+    check_options(options)
     path = Path(path)
-    report = ImportReport(file=path.name, kind=options.kind, dry_run=options.dry_run)
-    job = None
-    if not options.dry_run:
+    report = ImportReport(
+        file=job.file_name if job else path.name, kind=options.kind, dry_run=options.dry_run
+    )
+    if job is None and not options.dry_run:
         job = ImportJob.objects.create(
             file_name=path.name,
             kind=options.kind,
@@ -73,21 +100,62 @@ def import_list(
             status=ImportStatus.RUNNING,
             started_at=timezone.now(),
         )
-        report.job_id = job.pk
+    if options.dry_run:
+        job = None
+    report.job_id = job.pk if job else None
     try:
-        RUNNERS[options.kind](ImportRun(path, options, report, job, progress))
+        with nullcontext() if job is None else transaction.atomic():
+            if checkpoint:
+                checkpoint()
+            RUNNERS[options.kind](ImportRun(path, options, report, job, progress))
+            report.elapsed_seconds = round(time.monotonic() - started, 3)
+            if checkpoint:
+                checkpoint()
+            if job is not None:
+                _finish(job, report)
+    except ImportCancelled:
+        if job is not None:
+            _end(job, ImportStatus.CANCELLED, f"Cancelled: {ROLLED_BACK}.")
+        raise
+    except ImportSuperseded:
+        raise  # the newer run owns the job row: leave it alone
     except Exception as exc:
         if job is not None:
-            job.status, job.error, job.finished_at = ImportStatus.FAILED, str(exc), timezone.now()
-            job.save(update_fields=["status", "error", "finished_at"])
+            _end(job, ImportStatus.FAILED, str(exc))
         raise
-    report.elapsed_seconds = round(time.monotonic() - started, 3)
-    if job is not None:
-        _finish(job, report)
     return report
 
 
+def _end(job: ImportJob, status: str, error: str) -> None:
+    """Record how a run ended, unless a newer attempt has taken the job over since."""
+    job.status, job.error, job.finished_at = status, error, timezone.now()
+    ImportJob.objects.filter(pk=job.pk, attempts=job.attempts).update(
+        status=status, error=error, finished_at=job.finished_at
+    )
+
+
+def _check_still_ours(job: ImportJob) -> None:
+    """Fence a run that was taken for dead: only the latest attempt may commit.
+
+    The row lock also makes the recovery job (which changes `attempts` with a conditional
+    update) wait for this commit, so the two can never both win.
+    """
+    current = (
+        ImportJob.objects.select_for_update()
+        .filter(pk=job.pk)
+        .values_list("attempts", "status")
+        .first()
+    )
+    if current != (job.attempts, ImportStatus.RUNNING):
+        raise ImportSuperseded(
+            f"Import #{job.pk} was restarted elsewhere (attempt {current and current[0]}); "
+            f"this run (attempt {job.attempts}) rolls back."
+        )
+
+
 def _finish(job: ImportJob, report: ImportReport) -> None:
+    _check_still_ours(job)
+    notes = (job.report or {}).get("notes", [])
     job.status = ImportStatus.SUCCEEDED
     job.rows_read = report.rows_read
     job.created_count = report.created
@@ -100,9 +168,26 @@ def _finish(job: ImportJob, report: ImportReport) -> None:
     job.cost_total = Decimal(report.cost_total) if report.cost_total else None
     job.cost_per_new_lead = Decimal(report.cost_per_new_lead) if report.cost_per_new_lead else None
     job.report = report.as_dict()
+    if notes:
+        job.report["notes"] = notes  # e.g. "restarted after a worker crash", kept for the UI
     job.finished_at = timezone.now()
     job.save()
 
 
 def _options_json(options: ImportOptions) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(options).items()}
+
+
+def options_from_json(data: dict[str, Any]) -> ImportOptions:
+    """The ImportOptions a job was saved with (`ImportJob.options`), amounts as Decimals."""
+    known = set(ImportOptions.__dataclass_fields__)
+    values = {k: v for k, v in data.items() if k in known}
+    for name in ("cost_per_lead", "total_cost"):
+        if values.get(name) is not None:
+            values[name] = Decimal(values[name])
+    values["mapping"] = dict(values.get("mapping") or {})
+    return ImportOptions(**values)
+
+
+def options_json(options: ImportOptions) -> dict[str, Any]:
+    return _options_json(options)

@@ -1,4 +1,8 @@
-"""`leadflow import FILE --kind contacts [--map "Column=field" ...] [--dry-run] [--format json]`."""
+"""`leadflow import FILE --kind contacts [--map "Column=field" ...] [--dry-run] [--format json]`.
+
+Runs in this process with a progress bar on stderr; `--background` queues the file for a
+worker instead (as the web UI does) and prints the job's id.
+"""
 
 import json
 import sys
@@ -63,6 +67,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--phone-region", help="Region of phones without a country code.")
         parser.add_argument("--dry-run", action="store_true", help="Report, write nothing.")
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="Queue the import for `leadflow worker` and print the job id; follow it in "
+            "the web UI (Imports). The file is copied into the data dir first.",
+        )
         parser.add_argument("--format", choices=["text", "json"], default="text")
 
     def handle(self, *, file: str, format: str, **options) -> None:
@@ -83,6 +93,9 @@ class Command(BaseCommand):
             phone_region=options["phone_region"],
             dry_run=options["dry_run"],
         )
+        if options["background"]:
+            self._queue(Path(file), settings, format)
+            return
         show_progress = format == "text" and sys.stderr.isatty()
         try:
             report = import_list(
@@ -99,6 +112,35 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_dict()))
             return
         self._print(report)
+
+    def _queue(self, path: Path, settings: ImportOptions, format: str) -> None:
+        from leadflow.acquisition import jobs
+
+        if settings.dry_run:
+            raise CommandError("--dry-run runs here and now; leave out --background.")
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        try:
+            with path.open("rb") as handle:
+                job = jobs.stage_upload(
+                    handle,
+                    actor=None,
+                    kind=settings.kind,
+                    name=path.name,
+                    options=settings,
+                    max_bytes=path.stat().st_size,  # the UI's upload limit is not for the CLI
+                )
+            try:
+                job = jobs.start_import(job=job, options=settings, actor=None)
+            except LeadflowError:
+                jobs.discard_draft(job)  # refused options leave no job and no copy behind
+                raise
+        except LeadflowError as exc:
+            raise CommandError(str(exc)) from exc
+        if format == "json":
+            self.stdout.write(json.dumps({"job_id": job.pk, "status": job.status}))
+        else:
+            self.stdout.write(f"Queued import #{job.pk} of {path.name}; `leadflow worker` runs it.")
 
     def _progress_bar(self, total: int):
         if total < PROGRESS_FROM_ROWS:
