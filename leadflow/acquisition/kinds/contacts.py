@@ -1,10 +1,32 @@
-"""Contacts: a bought list or an old CRM's people, cleaned, deduplicated and loaded."""
+"""Contacts: a bought list or an old CRM's people, cleaned, deduplicated and loaded.
+
+The file is read a chunk of rows at a time (`read.open_table`), and each chunk goes
+through the stages: `_clean` (map, normalise, validate), then `_match_and_load` (in-file
+and database duplicates, then the load). Across chunks only what the stages must remember
+is kept: the emails and external ids already seen (in-file duplicates), the names of
+channels, campaigns and companies already resolved, and the report's counts. So a file
+of any size is imported in bounded memory, and still in one transaction: a failure in the
+last chunk rolls back the first.
+"""
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 
 import polars as pl
 from django.conf import settings
 from django.db import transaction
 
-from leadflow.acquisition.kinds.base import ImportRun, report_cost, report_rejects
+from leadflow.acquisition.kinds.base import (
+    REJECT_EXAMPLES,
+    ImportRun,
+    Progress,
+    rejects_path,
+    report_cost,
+)
 from leadflow.acquisition.models import DuplicatePolicy
 from leadflow.acquisition.pipeline import load
 from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
@@ -20,30 +42,161 @@ from leadflow.acquisition.pipeline.normalise import (
     PHONE_INVALID,
     normalise_contacts,
 )
-from leadflow.acquisition.pipeline.read import read_table
-from leadflow.acquisition.pipeline.validate import split_rejects, validate_contacts
+from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
+from leadflow.acquisition.pipeline.rejects import RejectsFile
+from leadflow.acquisition.pipeline.validate import REASON, split_rejects, validate_contacts
+from leadflow.contacts.models import Campaign, Channel, Vendor
+
+PHONE_WARNING = "phone not understood (left empty)"
+COUNTRY_WARNING = "country not recognised (left empty)"
+
+
+@dataclass
+class SeenKeys:
+    """The emails and external ids of the rows kept so far: a later row with one of them
+    is an in-file duplicate, in whichever chunk it comes."""
+
+    emails: pl.Series = field(default_factory=lambda: pl.Series("email", [], dtype=pl.String))
+    external_ids: pl.Series = field(
+        default_factory=lambda: pl.Series("external_id", [], dtype=pl.String)
+    )
+
+    def mark_duplicates(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """DUPLICATE_IN_FILE: a repeat inside this chunk, or of a row of an earlier chunk."""
+        frame = mark_in_file_duplicates(frame)
+        earlier = pl.col("email").is_in(self.emails.implode()) | pl.col("external_id").is_in(
+            self.external_ids.implode()
+        )
+        return frame.with_columns(
+            (pl.col(DUPLICATE_IN_FILE) | earlier.fill_null(False)).alias(DUPLICATE_IN_FILE)
+        )
+
+    def remember(self, kept: pl.DataFrame) -> None:
+        self.emails = pl.concat([self.emails, kept["email"].drop_nulls()])
+        self.external_ids = pl.concat([self.external_ids, kept["external_id"].drop_nulls()])
+
+
+@dataclass
+class Targets:
+    """What new contacts point at, made once per run and found again chunk after chunk."""
+
+    vendor: Vendor | None = None
+    default_channel: Channel | None = None
+    default_campaign: Campaign | None = None
+    channels: dict[str, Channel] = field(default_factory=dict)  # by casefolded name
+    campaigns: dict[str, Campaign] = field(default_factory=dict)  # by casefolded name
+    company_ids: dict[str, int] = field(default_factory=dict)  # by upper-cased name
+
+
+@dataclass
+class ContactsRun:
+    """One run's state across chunks."""
+
+    job_run: ImportRun
+    region: str
+    header_width: int
+    plan: dict[str, str]
+    rejects: RejectsFile
+    seen: SeenKeys = field(default_factory=SeenKeys)
+    targets: Targets = field(default_factory=Targets)
+    reasons: Counter = field(default_factory=Counter)
+    seconds: Counter = field(default_factory=Counter)  # per stage, for the report
+    tick: Progress | None = None
+
+    def timed(self, stage: str, started: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] += now - started
+        return now
 
 
 def run(job_run: ImportRun) -> None:
     """Read, map, normalise, validate, match and load a list of contacts."""
-    path, options, report, job = job_run.path, job_run.options, job_run.report, job_run.job
-    progress = job_run.progress
-    table = read_table(path, encoding=options.encoding, delimiter=options.delimiter)
-    report.encoding, report.delimiter = table.encoding, table.delimiter
-    plan = plan_mapping(table.headers, options.mapping)
-    report.mapping = plan
-    report.rows_read = table.frame.height
+    path, options, report = job_run.path, job_run.options, job_run.report
+    with open_table(
+        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
+    ) as table:
+        report.encoding, report.delimiter = table.encoding, table.delimiter
+        plan = plan_mapping(table.headers, options.mapping)
+        report.mapping = plan
+        state = ContactsRun(
+            job_run=job_run,
+            region=options.phone_region or settings.PHONE_REGION,
+            header_width=len(table.headers),
+            plan=plan,
+            rejects=RejectsFile(rejects_path(job_run.job.pk if job_run.job else None)),
+        )
+        try:
+            with nullcontext() if options.dry_run else transaction.atomic():
+                if not options.dry_run:
+                    _prepare_targets(state)
+                for chunk, usable in _cleaned_ahead(state, table.chunks):
+                    _match_and_load(state, usable)
+                    _progress(state, table, chunk.height)
+                if not options.dry_run:
+                    _finish(state)
+        finally:
+            path_written = state.rejects.close()
+    report.rejects_path = str(path_written) if path_written else None
+    report.rejected_by_reason = dict(
+        sorted(state.reasons.items(), key=lambda item: (-item[1], item[0]))
+    )
+    if options.dry_run:
+        report_cost(report, options)
+    report.details["seconds_by_stage"] = {k: round(v, 2) for k, v in state.seconds.items()}
 
-    rows = apply_mapping(table.frame, plan)
-    rows = normalise_contacts(rows, region=options.phone_region or settings.PHONE_REGION)
+
+def _cleaned_ahead(
+    state: ContactsRun, chunks: Iterator[pl.DataFrame]
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """(chunk, its usable rows), the next chunk read and cleaned while this one loads.
+
+    Reading, normalising and validating touch no database, so a second thread does them
+    one chunk ahead while the database takes the current chunk: the machine's second core
+    works instead of waiting. Chunks still come in file order, and an error in the file
+    reaches the caller (and rolls the transaction back) when its chunk is due.
+    """
+
+    def clean_next() -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        started = time.perf_counter()
+        chunk = next(chunks, None)
+        state.timed("read", started)
+        return None if chunk is None else (chunk, _clean(state, chunk))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-clean") as ahead:
+        pending = ahead.submit(clean_next)
+        while (cleaned := pending.result()) is not None:
+            pending = ahead.submit(clean_next)
+            yield cleaned
+
+
+def _clean(state: ContactsRun, chunk: pl.DataFrame) -> pl.DataFrame:
+    """Stages 2 to 4 for one chunk: mapped, normalised, validated; the rejects recorded.
+
+    No database here (see _cleaned_ahead); returns the usable rows.
+    """
+    options, report = state.job_run.options, state.job_run.report
+    started = time.perf_counter()
+    report.rows_read += chunk.height
+    rows = apply_mapping(chunk, state.plan)
+    rows = normalise_contacts(rows, region=state.region)
+    started = state.timed("normalise", started)
     rows = validate_contacts(
-        rows, header_width=len(table.headers), allow_no_email=options.allow_no_email
+        rows, header_width=state.header_width, allow_no_email=options.allow_no_email
     )
     usable, rejected = split_rejects(rows)
-    usable = mark_in_file_duplicates(usable)
-    report.skipped_in_file = int(usable[DUPLICATE_IN_FILE].sum())
-    usable = usable.filter(~pl.col(DUPLICATE_IN_FILE))
+    _record_rejects(state, rejected, chunk)
+    state.timed("validate", started)
+    return usable
 
+
+def _match_and_load(state: ContactsRun, usable: pl.DataFrame) -> None:
+    """Stages 5 and 6 for one chunk's usable rows: duplicates, existing contacts, load."""
+    options, report = state.job_run.options, state.job_run.report
+    started = time.perf_counter()
+    usable = state.seen.mark_duplicates(usable)
+    report.skipped_in_file += int(usable[DUPLICATE_IN_FILE].sum())
+    usable = usable.filter(~pl.col(DUPLICATE_IN_FILE))
+    state.seen.remember(usable)
     existing = load.fetch_existing(
         emails=usable["email"].drop_nulls().to_list(),
         external_ids=usable["external_id"].drop_nulls().to_list(),
@@ -51,78 +204,148 @@ def run(job_run: ImportRun) -> None:
     usable = match_existing(usable, existing)
     new = usable.filter(pl.col(MATCH_ID).is_null())
     matched = usable.filter(pl.col(MATCH_ID).is_not_null())
-
-    report_rejects(job_run, rejected, table.frame)
-    report.warnings = {
-        "phone not understood (left empty)": int(usable[PHONE_INVALID].sum()),
-        "country not recognised (left empty)": int(usable[COUNTRY_UNKNOWN].sum()),
-    }
+    _count_warnings(report, usable)
     fills = plan_fills(matched, existing) if options.on_duplicate != DuplicatePolicy.SKIP else None
+    started = state.timed("match", started)
+
     if options.dry_run:
-        report.created = new.height
-        report.skipped_in_database = matched.height
-        if fills is not None:
-            report.updated, report.skipped_in_database = _count_updates(fills), 0
-        report_cost(report, options)
+        report.created += new.height
+        if fills is None:
+            report.skipped_in_database += matched.height
+        else:
+            updates = sum(1 for row in fills.iter_rows(named=True) if load.fills_something(row))
+            report.updated += updates
+            report.skipped_in_database += matched.height - updates
         return
-    tick = progress(new.height + matched.height) if progress else None
-    with transaction.atomic():
-        _load(new, fills, matched, options, report, job, tick)
+    _load(state, new, fills, matched)
+    state.timed("load", started)
 
 
-def _count_updates(fills: pl.DataFrame) -> int:
-    return sum(1 for row in fills.iter_rows(named=True) if load.fills_something(row))
+def _record_rejects(state: ContactsRun, rejected: pl.DataFrame, chunk: pl.DataFrame) -> None:
+    report = state.job_run.report
+    if rejected.is_empty():
+        return
+    reasons = rejected.select(LINE, pl.col(REASON).alias("reason"))
+    report.rejected += reasons.height
+    state.reasons.update(dict(reasons.group_by("reason").len().rows()))
+    room = REJECT_EXAMPLES - len(report.reject_examples)
+    report.reject_examples += [
+        {"line": line, "reason": reason} for line, reason in reasons.head(max(room, 0)).rows()
+    ]
+    state.rejects.append(chunk, reasons)
 
 
-def _load(new, fills, matched, options, report, job, tick) -> None:
-    vendor = load.ensure_vendor(options.vendor)[0] if options.vendor else None
-    channel_names = set(new["channel"].drop_nulls().unique().to_list())
+def _count_warnings(report, usable: pl.DataFrame) -> None:
+    for name, column in ((PHONE_WARNING, PHONE_INVALID), (COUNTRY_WARNING, COUNTRY_UNKNOWN)):
+        report.warnings[name] = report.warnings.get(name, 0) + int(usable[column].sum())
+
+
+def _prepare_targets(state: ContactsRun) -> None:
+    """The vendor and the default channel and campaign named by the options."""
+    options, report, targets = state.job_run.options, state.job_run.report, state.targets
+    if options.vendor:
+        targets.vendor = load.ensure_vendor(options.vendor)[0]
     if options.channel:
-        channel_names.add(options.channel)
-    channels, report.channels_created = load.ensure_channels(channel_names)
-    default_channel = channels.get(options.channel.casefold()) if options.channel else None
-    campaign_pairs = set(new.select("campaign", "channel").drop_nulls("campaign").rows())
+        _add_channels(state, {options.channel})
+        targets.default_channel = targets.channels.get(options.channel.casefold())
     if options.campaign:
-        campaign_pairs.add((options.campaign, options.channel))
-    campaigns, report.campaigns_created, more_channels = load.ensure_campaigns(
-        campaign_pairs, default_channel
-    )
-    report.channels_created = sorted({*report.channels_created, *more_channels})
-    default_campaign = campaigns.get(options.campaign.casefold()) if options.campaign else None
-    companies = set(new["company"].drop_nulls().to_list())
-    if fills is not None:
-        companies |= set(fills["company"].drop_nulls().to_list())
-    company_ids, report.companies_created = load.ensure_companies(companies)
+        _add_campaigns(state, {(options.campaign, options.channel)})
+        targets.default_campaign = targets.campaigns.get(options.campaign.casefold())
+    report.warnings.setdefault(PHONE_WARNING, 0)
+    report.warnings.setdefault(COUNTRY_WARNING, 0)
 
-    report.created = load.insert_contacts(
+
+def _add_channels(state: ContactsRun, names: set[str]) -> None:
+    report, targets = state.job_run.report, state.targets
+    names = {n for n in names if n.casefold() not in targets.channels}
+    if not names:
+        return
+    found, created = load.ensure_channels(names)
+    targets.channels.update(found)
+    report.channels_created = sorted({*report.channels_created, *created})
+
+
+def _add_campaigns(state: ContactsRun, pairs: set[tuple[str, str | None]]) -> None:
+    report, targets = state.job_run.report, state.targets
+    pairs = {p for p in pairs if p[0].casefold() not in targets.campaigns}
+    if not pairs:
+        return
+    found, created, channels_created = load.ensure_campaigns(pairs, targets.default_channel)
+    targets.campaigns.update(found)
+    report.campaigns_created = [*report.campaigns_created, *created]
+    report.channels_created = sorted({*report.channels_created, *channels_created})
+
+
+def _add_companies(state: ContactsRun, names: set[str]) -> None:
+    targets = state.targets
+    names = {n for n in names if n.upper() not in targets.company_ids}
+    if not names:
+        return
+    found, created = load.ensure_companies(names)
+    targets.company_ids.update(found)
+    state.job_run.report.companies_created += created
+
+
+def _load(state: ContactsRun, new: pl.DataFrame, fills, matched: pl.DataFrame) -> None:
+    report, job, targets = state.job_run.report, state.job_run.job, state.targets
+    _add_channels(state, set(new["channel"].drop_nulls().unique().to_list()))
+    _add_campaigns(state, set(new.select("campaign", "channel").drop_nulls("campaign").rows()))
+    companies = set(new["company"].drop_nulls().unique().to_list())
+    if fills is not None:
+        companies |= set(fills["company"].drop_nulls().unique().to_list())
+    _add_companies(state, companies)
+
+    report.created += load.insert_contacts(
         new,
         job_id=job.pk,
         file_name=job.file_name,
-        vendor=vendor,
-        channels=channels,
-        campaigns=campaigns,
-        default_channel=default_channel,
-        default_campaign=default_campaign,
-        company_ids=company_ids,
-        progress=tick,
+        vendor=targets.vendor,
+        channels=targets.channels,
+        campaigns=targets.campaigns,
+        default_channel=targets.default_channel,
+        default_campaign=targets.default_campaign,
+        company_ids=targets.company_ids,
     )
     if fills is None:
-        report.skipped_in_database = matched.height
-        if tick:
-            tick(matched.height)
+        report.skipped_in_database += matched.height
     else:
-        report.updated = load.fill_contacts(
-            fills, job_id=job.pk, file_name=job.file_name, company_ids=company_ids, progress=tick
+        updated = load.fill_contacts(
+            fills, job_id=job.pk, file_name=job.file_name, company_ids=targets.company_ids
         )
+        report.updated += updated
         # A matched contact that had every field already: nothing to fill, so it is skipped.
-        report.skipped_in_database = matched.height - report.updated
+        report.skipped_in_database += matched.height - updated
+
+
+def _progress(state: ContactsRun, table: TableStream, rows: int) -> None:
+    """Tell the progress callback how many rows were done; the total is estimated from the
+    share of the file read so far (a text file) or known (a sheet)."""
+    progress = state.job_run.progress
+    if progress is None:
+        return
+    if state.tick is None:
+        total = table.total_rows or rows
+        if table.bytes_read and table.size_bytes:
+            total = max(rows, round(rows * table.size_bytes / max(table.bytes_read(), 1)))
+        state.tick = progress(total) or (lambda _n: None)
+    state.tick(rows)
+
+
+def _finish(state: ContactsRun) -> None:
+    """The list's cost, booked once every chunk is in."""
+    options, report, job, targets = (
+        state.job_run.options,
+        state.job_run.report,
+        state.job_run.job,
+        state.targets,
+    )
     amount = report_cost(report, options)
-    job.vendor = vendor
+    job.vendor = targets.vendor
     if amount is not None and amount > 0:
         job.spend = load.record_list_cost(
             amount=amount,
             currency=options.currency,
-            vendor=vendor,
-            campaign=default_campaign,
+            vendor=targets.vendor,
+            campaign=targets.default_campaign,
             note=f"List {job.file_name} (import #{job.pk})",
         )

@@ -1,9 +1,12 @@
 """Stage 6, load: the only stage that touches the database.
 
-New contacts go in with `bulk_create` in batches, each with an IMPORTED activity and its
-first lifecycle stage; matched contacts get their empty fields filled with `bulk_update`.
-The caller wraps all of it in one transaction, so a failure leaves nothing half-written.
-(`COPY` into a staging table on PostgreSQL is the next step for speed; see docs/imports.md.)
+New contacts are built as frames whose columns are the table's (`contact_rows`), then
+written in one go per chunk with their IMPORTED activities and first lifecycle stages
+(`insert_contacts`): with `COPY` on PostgreSQL, ids taken from the table's sequence first;
+with `executemany` of one INSERT on SQLite. Both write the same rows. The database's
+triggers keep `search_text`, as for any other insert. Matched contacts get their empty
+fields filled with `bulk_update`. The caller wraps all of it in one transaction, so a
+failure leaves nothing half-written.
 """
 
 import json
@@ -12,6 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import polars as pl
+from django.db import connection
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -25,6 +29,7 @@ from leadflow.contacts.models import (
     Channel,
     ChannelKind,
     Company,
+    ConsentState,
     Contact,
     LifecycleStage,
     Spend,
@@ -46,14 +51,37 @@ def _chunks(values: list, size: int) -> Iterator[list]:
         yield values[start : start + size]
 
 
+# Existing contacts by email or external id, in the frame match.EXISTING_SCHEMA describes.
+# One query per key and chunk, the chunk's values bound as one array (PostgreSQL) or one
+# JSON list (SQLite, through json_each), so the statement has two parameters, not thousands.
+EXISTING_SELECT = (
+    "SELECT id, email, first_name, last_name, phone, job_title, country, external_id, "
+    "company_id, attributes"
+)
+EXISTING_FROM = {
+    ("postgresql", "email"): "::text FROM contacts_contact WHERE email = ANY(%s)",
+    ("postgresql", "external_id"): "::text FROM contacts_contact WHERE external_id = ANY(%s)",
+    ("sqlite", "email"): " FROM contacts_contact WHERE email IN (SELECT value FROM json_each(%s))",
+    ("sqlite", "external_id"): (
+        " FROM contacts_contact WHERE external_id IN (SELECT value FROM json_each(%s))"
+    ),
+}
+# The columns above are EXISTING_SCHEMA's, in its order.
+assert EXISTING_SELECT.removeprefix("SELECT ").split(", ") == list(EXISTING_SCHEMA)
+EXISTING_CHUNK = 50_000
+
+
 def fetch_existing(*, emails: list[str], external_ids: list[str]) -> pl.DataFrame:
     """The contacts that share an email or an external id with the file, as a frame."""
-    columns = ["id", *FILLABLE, "company_id", "attributes"]
+    vendor = connection.vendor
     rows: dict[int, tuple] = {}
-    for key, values in (("email__in", emails), ("external_id__in", external_ids)):
-        for chunk in _chunks(values, LOOKUP_CHUNK):
-            for row in Contact.objects.filter(**{key: chunk}).values_list(*columns):
-                rows[row[0]] = (*row[:-1], json.dumps(row[-1] or {}))
+    with connection.cursor() as cursor:
+        for key, values in (("email", emails), ("external_id", external_ids)):
+            for chunk in _chunks(values, EXISTING_CHUNK):
+                bound = chunk if vendor == "postgresql" else json.dumps(chunk)
+                cursor.execute(EXISTING_SELECT + EXISTING_FROM[vendor, key], [bound])
+                for row in cursor.fetchall():
+                    rows[row[0]] = (*row[:-1], row[-1] or "{}")
     return pl.DataFrame(list(rows.values()), schema=EXISTING_SCHEMA, orient="row")
 
 
@@ -138,6 +166,113 @@ def _attributes(row: dict) -> dict:
     }
 
 
+# Columns written for a new contact, in the order of `contact_rows`. Everything without a
+# database default is given, so PostgreSQL's COPY and SQLite's INSERT write the same row
+# that Contact(...).save() would.
+CONTACT_COLUMNS = (
+    "id", "email", "other_emails", "first_name", "last_name", "phone", "job_title",
+    "country", "lifecycle_stage", "score", "consent", "attributes", "external_id",
+    "created_at", "updated_at", "company_id", "first_touch_campaign_id",
+    "first_touch_channel_id", "last_touch_campaign_id", "last_touch_channel_id",
+    "source_vendor_id", "source_import_id",
+)  # fmt: skip
+# Set by the email-flag stage when it ran; otherwise the database default (false) holds.
+OPTIONAL_CONTACT_COLUMNS = ("email_is_role", "email_is_disposable")
+ACTIVITY_COLUMNS = ("contact_id", "kind", "occurred_at", "channel_id", "campaign_id", "data")
+STAGE_CHANGE_COLUMNS = ("contact_id", "from_stage", "to_stage", "changed_at", "source", "reason")
+TEXT_DEFAULTS = ("first_name", "last_name", "phone", "job_title", "country")
+NEXT_IDS_SQL = (
+    "SELECT nextval(pg_get_serial_sequence('contacts_contact', 'id')) FROM generate_series(1, %s)"
+)
+# Both databases keep timestamps as UTC; SQLite as text the way Django writes it.
+PG_TIMESTAMP = "%Y-%m-%d %H:%M:%S%.6f+00"
+SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S%.6f"
+SQLITE_SECONDS = "%Y-%m-%d %H:%M:%S"
+
+
+def _ids_for(values: pl.Series, ids: dict[str, int | None], key) -> pl.Series:
+    """An id per row from a name -> id dict, looked up once per distinct value with `key`
+    (str.casefold, str.upper: exactly as the dict was built, in Python)."""
+    distinct = values.drop_nulls().unique().to_list()
+    found = {value: ids.get(key(value)) for value in distinct}
+    return values.replace_strict(found, default=None, return_dtype=pl.Int64)
+
+
+def _attributes_json(frame: pl.DataFrame) -> pl.Expr:
+    """The row's `attr.*` cells as a JSON object, leaving out empty ones (as `_attributes`)."""
+    members = []
+    for column in frame.columns:
+        if not column.startswith(ATTR_PREFIX):
+            continue
+        key = column.removeprefix(ATTR_PREFIX)
+        # A one-field struct encodes as {"key":"value"}; its inside is the JSON member.
+        member = pl.struct(pl.col(column).alias(key)).struct.json_encode().str.slice(1)
+        member = member.str.slice(0, member.str.len_chars() - 1)
+        members.append(pl.when(pl.col(column).fill_null("") != "").then(member))
+    if not members:
+        return pl.lit("{}")
+    inside = pl.concat_list(members).list.drop_nulls().list.join(",")
+    return pl.concat_str(pl.lit("{"), inside, pl.lit("}"))
+
+
+def contact_rows(
+    frame: pl.DataFrame,
+    *,
+    job_id: int,
+    vendor: Vendor | None,
+    channels: dict[str, Channel],
+    campaigns: dict[str, Campaign],
+    default_channel: Channel | None,
+    default_campaign: Campaign | None,
+    company_ids: dict[str, int],
+    now: datetime,
+) -> pl.DataFrame:
+    """New contacts as the table's columns (without ids) plus LINE, one row per file row.
+
+    A row's channel is the one it names, else the default one, else its campaign's; its
+    campaign the one it names, else the default one (first and last touch alike).
+    """
+    channel_ids = {name: c.pk for name, c in channels.items()}
+    campaign_ids = {name: c.pk for name, c in campaigns.items()}
+    campaign_channels = {c.pk: c.channel_id for c in campaigns.values()}
+    if default_campaign is not None:
+        campaign_channels[default_campaign.pk] = default_campaign.channel_id
+    campaign = pl.coalesce(
+        _ids_for(frame["campaign"], campaign_ids, str.casefold),
+        pl.lit(default_campaign.pk if default_campaign else None, dtype=pl.Int64),
+    )
+    channel = pl.coalesce(
+        _ids_for(frame["channel"], channel_ids, str.casefold),
+        pl.lit(default_channel.pk if default_channel else None, dtype=pl.Int64),
+        campaign.replace_strict(campaign_channels, default=None, return_dtype=pl.Int64),
+    )
+    naive_now = now.astimezone(UTC).replace(tzinfo=None)
+    columns = [
+        pl.col("email"),
+        pl.lit("[]").alias("other_emails"),
+        *[pl.col(c).fill_null("") for c in TEXT_DEFAULTS[:4]],
+        pl.col("country").fill_null(""),
+        pl.lit(LifecycleStage.LEAD.value).alias("lifecycle_stage"),
+        pl.lit(0).alias("score"),
+        pl.lit(ConsentState.UNKNOWN.value).alias("consent"),
+        _attributes_json(frame).alias("attributes"),
+        pl.col("external_id"),
+        # A date from the old system is kept; a row without one was created now.
+        pl.col("created_at").cast(pl.Datetime("us")).fill_null(naive_now).alias("created_at"),
+        pl.lit(naive_now, dtype=pl.Datetime("us")).alias("updated_at"),
+        _ids_for(frame["company"], company_ids, str.upper).alias("company_id"),
+        campaign.alias("first_touch_campaign_id"),
+        channel.alias("first_touch_channel_id"),
+        campaign.alias("last_touch_campaign_id"),
+        channel.alias("last_touch_channel_id"),
+        pl.lit(vendor.pk if vendor else None, dtype=pl.Int64).alias("source_vendor_id"),
+        pl.lit(job_id, dtype=pl.Int64).alias("source_import_id"),
+        *[pl.col(c) for c in OPTIONAL_CONTACT_COLUMNS if c in frame.columns],
+        pl.col(LINE),
+    ]
+    return frame.select(columns)
+
+
 def insert_contacts(
     frame: pl.DataFrame,
     *,
@@ -152,73 +287,117 @@ def insert_contacts(
     progress: Progress | None = None,
 ) -> int:
     """New contacts, each with its IMPORTED activity and first stage; returns how many."""
+    if frame.is_empty():
+        return 0
     now = timezone.now()
-    inserted = 0
-    for batch in frame.iter_slices(BATCH_SIZE):
-        contacts, touches, lines = [], [], []
-        for row in batch.iter_rows(named=True):
-            channel = channels.get((row["channel"] or "").casefold()) or default_channel
-            campaign = campaigns.get((row["campaign"] or "").casefold()) or default_campaign
-            if campaign is not None and channel is None:
-                channel = campaign.channel
-            contacts.append(
-                Contact(
-                    email=row["email"],
-                    external_id=row["external_id"],
-                    first_name=row["first_name"] or "",
-                    last_name=row["last_name"] or "",
-                    phone=row["phone"] or "",
-                    job_title=row["job_title"] or "",
-                    country=row["country"] or "",
-                    company_id=company_ids.get((row["company"] or "").upper()),
-                    attributes=_attributes(row),
-                    source_vendor=vendor,
-                    source_import_id=job_id,
-                    first_touch_channel=channel,
-                    first_touch_campaign=campaign,
-                    last_touch_channel=channel,
-                    last_touch_campaign=campaign,
-                    lifecycle_stage=LifecycleStage.LEAD,
-                    created_at=_aware(row["created_at"]),
-                )
-            )
-            touches.append((channel, campaign))
-            lines.append(row[LINE])
-        created = Contact.objects.bulk_create(contacts, batch_size=BATCH_SIZE)
-        bulk_record_activities(
-            Activity(
-                contact_id=contact.pk,
-                kind=ActivityKind.IMPORTED,
-                occurred_at=now,
-                channel=channel,
-                campaign=campaign,
-                data={
-                    "import_job": job_id,
-                    "file": file_name,
-                    "line": line,
-                    "vendor": vendor.name if vendor else None,
-                },
-            )
-            for contact, (channel, campaign), line in zip(created, touches, lines, strict=True)
+    rows = contact_rows(
+        frame,
+        job_id=job_id,
+        vendor=vendor,
+        channels=channels,
+        campaigns=campaigns,
+        default_channel=default_channel,
+        default_campaign=default_campaign,
+        company_ids=company_ids,
+        now=now,
+    )
+    occurred_at = pl.lit(now.astimezone(UTC).replace(tzinfo=None), dtype=pl.Datetime("us"))
+    # The same document Activity.data held when each activity was saved one by one.
+    data = pl.concat_str(
+        pl.lit(f'{{"import_job": {job_id}, "file": {json.dumps(file_name)}, "line": '),
+        pl.col(LINE).cast(pl.String),
+        pl.lit(f', "vendor": {json.dumps(vendor.name if vendor else None)}}}'),
+    )
+    reason = f"Imported from {file_name} (import #{job_id})"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            rows = _insert_postgresql(cursor, rows)
+        else:
+            rows = _insert_sqlite(cursor, rows)
+        activities = rows.select(
+            pl.col("id").alias("contact_id"),
+            pl.lit(ActivityKind.IMPORTED.value).alias("kind"),
+            occurred_at.alias("occurred_at"),
+            pl.col("first_touch_channel_id").alias("channel_id"),
+            pl.col("first_touch_campaign_id").alias("campaign_id"),
+            data.alias("data"),
         )
-        StageChange.objects.bulk_create(
-            (
-                StageChange(
-                    contact_id=contact.pk,
-                    from_stage="",
-                    to_stage=LifecycleStage.LEAD,
-                    changed_at=contact.created_at,
-                    source="import",
-                    reason=f"Imported from {file_name} (import #{job_id})",
-                )
-                for contact in created
-            ),
-            batch_size=BATCH_SIZE,
+        stages = rows.select(
+            pl.col("id").alias("contact_id"),
+            pl.lit("").alias("from_stage"),
+            pl.lit(LifecycleStage.LEAD.value).alias("to_stage"),
+            pl.col("created_at").alias("changed_at"),
+            pl.lit("import").alias("source"),
+            pl.lit(reason).alias("reason"),
         )
-        inserted += len(created)
-        if progress:
-            progress(len(created))
-    return inserted
+        for model, table in ((Activity, activities), (StageChange, stages)):
+            if connection.vendor == "postgresql":
+                _copy(cursor, model._meta.db_table, table)
+            else:
+                _executemany(cursor, model._meta.db_table, table)
+    if progress:
+        progress(rows.height)
+    return rows.height
+
+
+def _insert_postgresql(cursor, rows: pl.DataFrame) -> pl.DataFrame:
+    """COPY the contacts, with ids drawn from the table's sequence beforehand.
+
+    Rows go in sorted by email, so the email indexes fill page by page instead of at
+    random; the ids still follow the file's order.
+    """
+    cursor.execute(NEXT_IDS_SQL, [rows.height])
+    ids = pl.Series("id", [row[0] for row in cursor.fetchall()], dtype=pl.Int64).sort()
+    rows = rows.with_columns(ids)
+    columns = [c for c in (*CONTACT_COLUMNS, *OPTIONAL_CONTACT_COLUMNS) if c in rows.columns]
+    _copy(cursor, Contact._meta.db_table, rows.select(columns).sort("email", nulls_last=True))
+    return rows
+
+
+def _copy(cursor, table: str, frame: pl.DataFrame) -> None:
+    """COPY a frame whose columns are the table's. In CSV, an empty string is written
+    quoted ("") and a null as nothing, which is how COPY tells them apart."""
+    columns = ", ".join(frame.columns)
+    text = frame.write_csv(include_header=False, datetime_format=PG_TIMESTAMP)
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(text)
+
+
+def _insert_sqlite(cursor, rows: pl.DataFrame) -> pl.DataFrame:
+    """INSERT the contacts with executemany and read back the ids they were given.
+
+    The first insert takes SQLite's write lock, which this transaction keeps until it ends,
+    and AUTOINCREMENT hands out ids one above the highest: the rows get consecutive ids,
+    in the order they were inserted, ending at last_insert_rowid().
+    """
+    columns = [c for c in (*CONTACT_COLUMNS, *OPTIONAL_CONTACT_COLUMNS) if c in rows.columns]
+    _executemany(cursor, Contact._meta.db_table, rows.select(columns))
+    cursor.execute("SELECT last_insert_rowid()")
+    (last,) = cursor.fetchone()
+    first = last - rows.height + 1
+    cursor.execute(
+        "SELECT count(*) FROM contacts_contact WHERE id BETWEEN %s AND %s "
+        "AND source_import_id = %s",
+        [first, last, rows["source_import_id"][0]],
+    )
+    if cursor.fetchone()[0] != rows.height:  # another writer got in between: never expected
+        raise RuntimeError("The new contacts did not get consecutive ids; run the import again.")
+    return rows.with_columns(pl.int_range(first, last + 1, dtype=pl.Int64).alias("id"))
+
+
+def _executemany(cursor, table: str, frame: pl.DataFrame) -> None:
+    frame = frame.with_columns(
+        # As Django writes them (str() of a naive UTC datetime): no fraction when it is zero.
+        pl.when(pl.col(c).dt.microsecond() == 0)
+        .then(pl.col(c).dt.strftime(SQLITE_SECONDS))
+        .otherwise(pl.col(c).dt.strftime(SQLITE_TIMESTAMP))
+        for c, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime)
+    )
+    marks = ", ".join(["%s"] * frame.width)
+    # Table and column names come from this module's constants; every value is bound.
+    sql = f"INSERT INTO {table} ({', '.join(frame.columns)}) VALUES ({marks})"  # noqa: S608
+    cursor.executemany(sql, frame.iter_rows(buffer_size=1000))  # no list of 100k tuples
 
 
 def _new_attributes(row: dict) -> dict:

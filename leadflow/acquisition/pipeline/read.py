@@ -1,15 +1,28 @@
-"""Stage 1, read: a delimited text file of any common encoding into a frame of strings.
+"""Stage 1, read: a delimited text file of any common encoding, or an XLSX sheet, into
+frames of strings, a chunk of rows at a time.
 
 Every value stays a string here (no type guessing: a phone "0049..." must keep its zeros);
 later stages decide what a column means. Each row carries the line it starts on in the
-file (header = line 1), so a reject can point at the exact place a person would look.
+file (header = line 1; in a workbook, the sheet's row number), so a reject can point at the
+exact place a person would look.
+
+A text file is decoded as it is read and parsed by Python's `csv` module, which gives every
+record's starting line in the same pass (blank lines and quoted cells with embedded
+newlines included); `open_table` hands the rows on in chunks of CHUNK_ROWS, so memory
+stays bounded however big the file is. A workbook is read by calamine (`fastexcel`), one
+sheet at a time; a sheet holds at most 1,048,576 rows, so it is read whole, then chunked.
 """
 
 import codecs
 import csv
-import tempfile
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree.ElementTree import iterparse
 
 import polars as pl
 from charset_normalizer import from_bytes
@@ -18,11 +31,21 @@ from leadflow.errors import LeadflowError
 
 LINE = "_line"  # where the row starts in the file; the header is line 1
 FIELD_COUNT = "_fields"  # how many fields the row had, to catch ragged rows
-EXTRA = "_extra"  # a field past the header's width (only its presence matters)
 
 SAMPLE_BYTES = 64 * 1024
 CANDIDATE_DELIMITERS = ",;\t|"
-COPY_CHUNK = 1024 * 1024
+CHUNK_ROWS = 100_000  # rows per chunk: about 50 MB of a typical list in memory at once
+# A cell larger than this is almost always a quote that was never closed, which would
+# otherwise swallow the rest of the file into one cell.
+MAX_CELL_BYTES = 1024 * 1024
+COPY_BLOCK = 1024 * 1024
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
+XLSX = "xlsx"  # Table.encoding of a workbook
+SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+# XML_SAFETY: the workbook's own XML parts are read with ElementTree, which resolves no
+# external entities, on expat >= 2.4, which refuses entity-expansion bombs ("billion
+# laughs"); only the sheet list and the first row of one sheet are read.
 
 
 class UnreadableFile(LeadflowError):
@@ -37,6 +60,27 @@ class Table:
     headers: list[str]
     encoding: str
     delimiter: str
+    sheet: str | None = None
+
+
+@dataclass
+class TableStream:
+    """An open file: its header, how it was read, and its rows as an iterator of frames.
+
+    Each chunk has one String column per header (never null), LINE and FIELD_COUNT, like
+    Table.frame. Errors found further into the file (bytes that are not the encoding, an
+    unclosed quote) are raised while iterating, so the caller's transaction rolls back.
+    """
+
+    headers: list[str]
+    encoding: str
+    delimiter: str
+    chunks: Iterator[pl.DataFrame]
+    size_bytes: int = 0
+    sheet: str | None = None
+    # How far into the file the reading is, in bytes, for estimates of the rows to come.
+    bytes_read: Callable[[], int] | None = None
+    total_rows: int | None = None  # known up front for a sheet
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -81,23 +125,6 @@ def sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
-def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 copy of the file, written in chunks so memory stays bounded."""
-    target = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    try:
-        with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
-            while chunk := src.read(COPY_CHUNK):
-                dst.write(decoder.decode(chunk))
-            dst.write(decoder.decode(b"", final=True))
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(
-            f"The file is not valid {encoding} (byte {exc.start} of a chunk); "
-            "name its encoding with --encoding, e.g. --encoding cp1252."
-        ) from exc
-    return target
-
-
 def _check_text(text: str) -> None:
     controls = sum(1 for ch in text if ch < " " and ch not in "\r\n\t")
     if controls > max(2, len(text) // 100):
@@ -107,7 +134,7 @@ def _check_text(text: str) -> None:
 def _header_names(raw: list[str]) -> list[str]:
     names = []
     for position, name in enumerate(raw, start=1):
-        names.append(name.strip() or f"column_{position}")
+        names.append(name.replace("\x00", "").strip() or f"column_{position}")
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         key = name.casefold()
@@ -120,46 +147,138 @@ def _header_names(raw: list[str]) -> list[str]:
     return names
 
 
-def _record_lines(path: Path, delimiter: str) -> tuple[list[int], list[int]]:
-    """The starting line and field count of every record (0 for a blank line).
+def _frame(
+    headers: list[str], rows: list[list[str]], lines: list[int], ragged: dict
+) -> pl.DataFrame:
+    """A chunk: one String column per header, LINE, and FIELD_COUNT (the header's width
+    except for the rows in `ragged`, position -> fields)."""
+    width = len(headers)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * width
+    counts = pl.Series(FIELD_COUNT, [width] * len(rows), dtype=pl.Int32)
+    if ragged:
+        counts = counts.scatter(list(ragged), list(ragged.values()))
+    frame = pl.DataFrame(
+        [
+            pl.Series(name, values, dtype=pl.String)
+            for name, values in zip(headers, columns, strict=True)
+        ]
+    )
+    # PostgreSQL refuses NUL in text; no person means one in a cell.
+    frame = frame.with_columns(pl.col(headers).str.replace_all("\x00", "", literal=True))
+    return frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64), counts)
 
-    Polars parses the values; this pass only counts, so that a reject can name the line a
-    person sees in an editor even after blank lines or cells with embedded newlines.
-    """
-    starts: list[int] = []
-    widths: list[int] = []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        previous_end = 0
+
+def _csv_chunks(
+    reader: Iterator[list[str]],
+    headers: list[str],
+    chunk_rows: int,
+    not_encoded: Callable[[], "UnreadableFile"],
+) -> Iterator[pl.DataFrame]:
+    width = len(headers)
+    pad = [""] * width
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    ragged: dict[int, int] = {}
+    previous_end = start = reader.line_num
+    emitted = 0
+    record: list[str] = []
+    try:
         for record in reader:
-            starts.append(previous_end + 1)
-            widths.append(len(record))
+            start = previous_end + 1
             previous_end = reader.line_num
-    return starts, widths
+            if len(record) != width:
+                if not record:
+                    continue  # a blank line: a person sees no row there
+                ragged[len(rows)] = len(record)
+                record = (record + pad)[:width]
+            rows.append(record)
+            lines.append(start)
+            if len(rows) >= chunk_rows:
+                yield _frame(headers, rows, lines, ragged)
+                emitted += len(rows)
+                rows, lines, ragged = [], [], {}
+    except UnicodeDecodeError as exc:
+        raise not_encoded() from exc
+    except csv.Error as exc:
+        if "field larger than field limit" not in str(exc):
+            raise UnreadableFile(f"Line {previous_end + 1} cannot be read: {exc}") from exc
+        raise UnreadableFile(
+            f"A cell starting on line {previous_end + 1} is larger than "
+            f'{MAX_CELL_BYTES // 1024} KB: probably a quote (") that is never closed.'
+        ) from exc
+    if _unclosed_quote(record):
+        raise UnreadableFile(
+            f"The file's quoting is inconsistent: the quote opened on line {start} is "
+            "never closed, so the rest of the file ran into one cell."
+        )
+    if rows:
+        yield _frame(headers, rows, lines, ragged)
+        emitted += len(rows)
+    if not emitted:
+        raise UnreadableFile("The file has a header but no data rows.")
 
 
-def read_table(
+def _not_encoded(path: Path, text_encoding: str, encoding: str) -> UnreadableFile:
+    """The error for bytes that are not `encoding`, naming the line they are on.
+
+    The text layer decodes ahead of the csv reader, so the line is found again here, by
+    decoding the file up to the first bad byte (only on this error path).
+    """
+    decoder = codecs.getincrementaldecoder(text_encoding)(errors="strict")
+    line, offset = 1, 0
+    with path.open("rb") as handle:
+        while block := handle.read(COPY_BLOCK):
+            try:
+                line += decoder.decode(block).count("\n")
+            except UnicodeDecodeError as exc:
+                good = block[: max(exc.start, 0)]
+                line += codecs.decode(good, text_encoding, errors="ignore").count("\n")
+                offset += exc.start
+                break
+            offset += len(block)
+    return UnreadableFile(
+        f"The file is not valid {encoding}: line {line} (byte {offset}) has bytes that "
+        f"{encoding} does not allow; name the file's encoding with --encoding, e.g. "
+        "--encoding cp1252."
+    )
+
+
+def _unclosed_quote(record: list[str]) -> bool:
+    """The last record of a file ends in a cell that took the file's final line break:
+    Python's csv module (not strict) closes a quote left open at the end of the file."""
+    return any("\n" in cell and cell.endswith(("\n", "\r")) for cell in record)
+
+
+@contextmanager
+def open_table(
     path: Path,
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
-    workdir: Path | None = None,
-) -> Table:
-    """The file as a frame of strings, one column per header, with line numbers."""
+    sheet: str | None = None,
+    chunk_rows: int | None = None,
+) -> Iterator[TableStream]:
+    """The file opened for reading in chunks: a text file (CSV, TSV...) or an XLSX sheet."""
     path = Path(path)
+    chunk_rows = chunk_rows or CHUNK_ROWS
     if not path.is_file():
         raise UnreadableFile(f"No such file: {path}")
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     if not sample.strip():
         raise UnreadableFile("The file is empty.")
-    if sample.startswith(b"PK\x03\x04"):
+    if sample.startswith(ZIP_MAGIC):
+        yield _open_xlsx(path, sheet=sheet, chunk_rows=chunk_rows)
+        return
+    if sample.startswith(OLE_MAGIC):
         raise UnreadableFile(
-            "This is a ZIP or XLSX file; spreadsheets are not supported yet, save it as CSV."
+            "This is an old Excel .xls workbook; save it as .xlsx (or CSV) and import that."
         )
+    if sheet:
+        raise UnreadableFile("--sheet applies to XLSX workbooks; this is a text file.")
     encoding = encoding or detect_encoding(sample)
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError as exc:
         raise UnreadableFile(f"Unknown encoding: {encoding}") from exc
     text = sample.decode(encoding, errors="ignore")
@@ -167,41 +286,175 @@ def read_table(
     delimiter = delimiter or sniff_delimiter(text.lstrip("\ufeff"))
     if delimiter in {"\\t", "tab"}:
         delimiter = "\t"
-    with tempfile.TemporaryDirectory(dir=workdir) as scratch:
-        utf8 = path
-        # Polars reads plain UTF-8 only: anything else (a BOM included) is copied over first.
-        if codecs.lookup(encoding).name != "utf-8":
-            utf8 = _transcode(path, encoding, Path(scratch))
-        with utf8.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle, delimiter=delimiter), None)
+    if len(delimiter) != 1:
+        raise UnreadableFile(f"A delimiter is one character, not {delimiter!r}.")
+    # A UTF-8 BOM is dropped whether or not the encoding was named.
+    text_encoding = "utf-8-sig" if codec.name == "utf-8" else encoding
+    raw = path.open("rb")
+    handle = io.TextIOWrapper(raw, encoding=text_encoding, errors="strict", newline="")
+    previous_limit = csv.field_size_limit(MAX_CELL_BYTES)
+    try:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            header = next(reader, None)
+        except UnicodeDecodeError as exc:
+            raise _not_encoded(path, text_encoding, encoding) from exc
+        except csv.Error as exc:
+            raise UnreadableFile(f"The header line cannot be read: {exc}") from exc
         if not header or not any(cell.strip() for cell in header):
             raise UnreadableFile("The file has no header line.")
         headers = _header_names(header)
-        starts, widths = _record_lines(utf8, delimiter)
-        frame = pl.read_csv(
-            utf8,
-            has_header=False,
-            skip_rows=1,
-            separator=delimiter,
-            infer_schema=False,
-            schema=dict.fromkeys([*headers, EXTRA], pl.String),
-            missing_columns="insert",
-            truncate_ragged_lines=True,
-            empty_string_is_null=False,
-            encoding="utf8",
+        yield TableStream(
+            headers=headers,
+            encoding=encoding,
+            delimiter=delimiter,
+            chunks=_csv_chunks(
+                reader, headers, chunk_rows, lambda: _not_encoded(path, text_encoding, encoding)
+            ),
+            size_bytes=path.stat().st_size,
+            bytes_read=raw.tell,
         )
-    if frame.height != len(starts) - 1:
+    finally:
+        csv.field_size_limit(previous_limit)
+        handle.close()
+
+
+def read_table(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    workdir: Path | None = None,  # unused: nothing is copied any more; kept for callers
+) -> Table:
+    """The whole file as one frame of strings, one column per header, with line numbers.
+
+    For files that fit in memory (the other kinds); contacts go through `open_table`.
+    """
+    with open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet) as stream:
+        frames = list(stream.chunks)
+        frame = pl.concat(frames, rechunk=True) if len(frames) > 1 else frames[0]
+        return Table(
+            frame=frame,
+            headers=stream.headers,
+            encoding=stream.encoding,
+            delimiter=stream.delimiter,
+            sheet=stream.sheet,
+        )
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+
+
+def _workbook_sheets(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> the part holding its cells, from the workbook and its relationships."""
+    rels_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    targets = {}
+    with archive.open("xl/_rels/workbook.xml.rels") as rels:
+        for _, element in iterparse(rels):  # noqa: S314 (see XML_SAFETY)
+            if element.tag.endswith("Relationship"):
+                target = element.get("Target", "")
+                target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                targets[element.get("Id")] = target
+    sheets = {}
+    with archive.open("xl/workbook.xml") as workbook:
+        for _, element in iterparse(workbook):  # noqa: S314 (see XML_SAFETY)
+            if element.tag == f"{SPREADSHEET_NS}sheet":
+                sheets[element.get("name")] = targets.get(element.get(f"{rels_ns}id"), "")
+    return sheets
+
+
+def _first_used_row(archive: zipfile.ZipFile, part: str) -> int:
+    """The sheet's first row with a value: calamine's range, and so row 0 of its frame,
+    starts there, and the rows of the frame are numbered from it."""
+    row_number = 0
+    with archive.open(part) as cells:
+        for event, element in iterparse(cells, events=("start", "end")):  # noqa: S314
+            if event == "start" and element.tag == f"{SPREADSHEET_NS}row":
+                row_number = int(element.get("r") or row_number + 1)
+            elif event == "end" and element.tag == f"{SPREADSHEET_NS}c":
+                has_value = element.find(f"{SPREADSHEET_NS}v") is not None or (
+                    element.find(f"{SPREADSHEET_NS}is") is not None
+                )
+                if has_value:
+                    reference = element.get("r") or ""
+                    digits = re.sub(r"^[A-Z]+", "", reference)
+                    return int(digits) if digits.isdigit() else row_number
+                element.clear()
+    return 1
+
+
+def _is_workbook(path: Path) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(path)
+        names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
         raise UnreadableFile(
-            "The file's quoting is inconsistent (an unclosed quote?); "
-            f"found {frame.height} rows where {len(starts) - 1} were expected."
+            "This looks like a ZIP file but is not a readable XLSX workbook (nor a CSV file)."
+        ) from exc
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        archive.close()
+        raise UnreadableFile(
+            "This is a ZIP archive, not an XLSX workbook or a CSV file; unzip it first."
         )
-    frame = frame.drop(EXTRA).with_columns(
-        pl.Series(LINE, starts[1:], dtype=pl.Int64),
-        pl.Series(FIELD_COUNT, widths[1:], dtype=pl.Int32),
-        pl.col(headers).fill_null(""),
+    return archive
+
+
+def _open_xlsx(path: Path, *, sheet: str | None, chunk_rows: int) -> TableStream:
+    import fastexcel
+
+    with _is_workbook(path) as archive:
+        parts = _workbook_sheets(archive)
+        names = list(parts)
+        if not names:
+            raise UnreadableFile("The workbook has no sheets.")
+        name = sheet if sheet is not None else names[0]
+        if name not in parts:
+            by_fold = {n.casefold(): n for n in names}
+            if name.casefold() not in by_fold:
+                raise UnreadableFile(
+                    f"The workbook has no sheet named {sheet!r}; its sheets are: "
+                    f"{', '.join(repr(n) for n in names)}."
+                )
+            name = by_fold[name.casefold()]
+        first_row = _first_used_row(archive, parts[name])
+    try:
+        loaded = fastexcel.read_excel(str(path)).load_sheet(name, header_row=None, dtypes="string")
+        cells = loaded.to_polars()
+    except Exception as exc:  # fastexcel raises its own error types for broken workbooks
+        raise UnreadableFile(f"The workbook cannot be read: {exc}") from exc
+    if cells.is_empty():
+        raise UnreadableFile(f"The sheet {name!r} is empty.")
+    raw_header = ["" if v is None else str(v) for v in cells.row(0)]
+    if not any(cell.strip() for cell in raw_header):
+        raise UnreadableFile(f"The sheet {name!r} has no header row.")
+    headers = _header_names(raw_header)
+    body = cells.slice(1)
+    body.columns = headers
+    values = pl.col(headers)
+    body = body.with_columns(pl.int_range(first_row + 1, first_row + 1 + body.height).alias(LINE))
+    # A row without any value is a blank line to a person: no row at all.
+    body = body.filter(pl.any_horizontal(values.is_not_null()))
+    body = body.with_columns(
+        # Excel keeps dates as numbers with a format; calamine gives "2024-03-01 00:00:00".
+        values.fill_null("")
+        .str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1")
+        .str.replace_all("\x00", "", literal=True),
+        pl.col(LINE).cast(pl.Int64),
+        pl.lit(len(headers), dtype=pl.Int32).alias(FIELD_COUNT),
     )
-    # Polars keeps a blank line as a row of empty cells; a person sees no row there at all.
-    frame = frame.filter(pl.col(FIELD_COUNT) > 0)
-    if frame.is_empty():
-        raise UnreadableFile("The file has a header but no data rows.")
-    return Table(frame=frame, headers=headers, encoding=encoding, delimiter=delimiter)
+    if body.is_empty():
+        raise UnreadableFile(f"The sheet {name!r} has a header but no data rows.")
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        yield from body.iter_slices(chunk_rows)
+
+    return TableStream(
+        headers=headers,
+        encoding=XLSX,
+        delimiter="",
+        chunks=chunks(),
+        size_bytes=path.stat().st_size,
+        sheet=name,
+        total_rows=body.height,
+    )

@@ -27,10 +27,49 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 
 def write_rejects(raw: pl.DataFrame, reasons: pl.DataFrame, path: Path) -> Path:
     """`raw` is the file as read; `reasons` has LINE and `reason` for each rejected row."""
-    clashes = {c: f"{c} (file)" for c in raw.columns if c in ("line", "reason")}
-    cells = raw.select(pl.exclude(FIELD_COUNT)).rename(clashes)
-    rows = reasons.join(cells, on=LINE, how="left").rename({LINE: "line"})
     path.parent.mkdir(parents=True, exist_ok=True)
     # With a BOM, Excel opens UTF-8 as UTF-8 rather than as the machine's code page.
-    neutralise_formulas(rows).write_csv(path, include_bom=True)
+    reject_rows(raw, reasons).write_csv(path, include_bom=True)
     return path
+
+
+def reject_rows(raw: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+    """`line`, `reason` and the original cells of each rejected row, formulas neutralised."""
+    clashes = {c: f"{c} (file)" for c in raw.columns if c in ("line", "reason")}
+    cells = raw.select(pl.exclude(FIELD_COUNT)).rename(clashes)
+    rows = reasons.join(cells, on=LINE, how="left", maintain_order="left")
+    return neutralise_formulas(rows.rename({LINE: "line"}))
+
+
+class RejectsFile:
+    """The rejects CSV written a chunk at a time: the header and a BOM once, then rows.
+
+    Nothing is created until the first reject, so a clean import leaves no empty file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._handle = None
+
+    def append(self, raw: pl.DataFrame, reasons: pl.DataFrame) -> None:
+        """`raw` is a chunk as read; `reasons` has LINE and `reason` for its rejected rows."""
+        if reasons.is_empty():
+            return
+        rows = reject_rows(raw, reasons)
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("wb")
+            # With a BOM, Excel opens UTF-8 as UTF-8 rather than as the machine's code page.
+            self._handle.write(b"\xef\xbb\xbf")
+            rows.write_csv(self._handle)
+        else:
+            rows.write_csv(self._handle, include_header=False)
+        self.count += rows.height
+
+    def close(self) -> Path | None:
+        """The file's path if any row was rejected."""
+        if self._handle is None:
+            return None
+        self._handle.close()
+        return self.path

@@ -1,5 +1,6 @@
 """Each pipeline stage on a five-row frame."""
 
+import phonenumbers
 import polars as pl
 import pytest
 
@@ -20,7 +21,9 @@ from leadflow.acquisition.pipeline.match import (
 from leadflow.acquisition.pipeline.normalise import (
     COUNTRY_UNKNOWN,
     PHONE_INVALID,
+    fast_e164,
     normalise_contacts,
+    normalise_phones,
 )
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE, detect_encoding
 from leadflow.acquisition.pipeline.rejects import neutralise_formulas
@@ -31,6 +34,7 @@ from leadflow.acquisition.pipeline.validate import (
     REASON,
     validate_contacts,
 )
+from leadflow.contacts.normalise import InvalidPhone, normalise_phone
 
 
 def _frame(**columns: list) -> pl.DataFrame:
@@ -159,3 +163,59 @@ def test_formulas_are_neutralised():
 )
 def test_encodings_are_detected(data, encoding):
     assert detect_encoding(data) == encoding
+
+
+PHONE_FORMATS = (
+    "+{cc}{nsn}",
+    "+{cc} {nsn}",
+    "+{cc}-{a}.{b}",
+    "({a}) {b}",
+    "{nsn}",
+    "0{nsn}",
+    "00{cc} {nsn}",
+    "011 {cc} {nsn}",
+    "{cc}{nsn}",
+    "+{cc} (0) {nsn}",
+    "+{cc}{nsn}9",
+    "+{cc}{short}",
+    "{nsn} ext. 12",
+)
+PHONE_REGIONS = ("US", "CA", "GB", "DE", "FR", "IT", "ES", "MX", "BR", "AR", "IN", "AU", "RU", "CN")
+
+
+def _phone_corpus() -> list[str]:
+    """Example numbers of many countries, written in the ways lists write them."""
+    values = []
+    for region in PHONE_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            nsn = phonenumbers.national_significant_number(example)
+            parts = {"cc": example.country_code, "nsn": nsn, "a": nsn[:3], "b": nsn[3:]}
+            values += [f.format(**parts, short=nsn[:4]) for f in PHONE_FORMATS]
+    return values
+
+
+@pytest.mark.parametrize("region", ["US", "DE", "GB", "IT", "MX", "AR"])
+def test_phones_read_without_libphonenumber_agree_with_it(region):
+    values = _phone_corpus()
+    fast = fast_e164(pl.Series(values), region=region).to_list()
+    answered = [(value, e164) for value, e164 in zip(values, fast, strict=True) if e164]
+    # The common forms are answered without a libphonenumber call...
+    assert len(answered) > len(values) // 4
+    # ...and always as libphonenumber answers them.
+    for value, e164 in answered:
+        assert e164 == normalise_phone(value, region=region), value
+
+
+def test_phones_are_normalised_once_per_value_like_normalise_phone():
+    values = [*_phone_corpus(), None, "", "n/a", "+1 415-555-0100", "+1 415-555-0100"]
+    out = normalise_phones(pl.Series(values, dtype=pl.String), region="US").to_list()
+
+    def expected(value):
+        try:
+            return normalise_phone(value, region="US")
+        except (InvalidPhone, TypeError):
+            return None
+
+    assert out == [expected(v) for v in values]
+    assert fast_e164(pl.Series(["+1 415-555-0100"]), region="US").to_list() == ["+14155550100"]
