@@ -116,6 +116,8 @@ def run(job_run: ImportRun) -> None:
         path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
     ) as table:
         report.encoding, report.delimiter = table.encoding, table.delimiter
+        if table.sheet:
+            report.details["sheet"] = table.sheet
         plan = plan_mapping(table.headers, options.mapping)
         report.mapping = plan
         state = ContactsRun(
