@@ -27,15 +27,17 @@ from leadflow.acquisition.kinds.base import (
     rejects_path,
     report_cost,
 )
-from leadflow.acquisition.models import DuplicatePolicy
+from leadflow.acquisition.models import ImportChangeAction
 from leadflow.acquisition.pipeline import load
+from leadflow.acquisition.pipeline.flags import flag_emails, flag_warnings
+from leadflow.acquisition.pipeline.lookup import DatabaseLookup
 from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.match import (
     DUPLICATE_IN_FILE,
-    MATCH_ID,
     mark_in_file_duplicates,
-    match_existing,
-    plan_fills,
+    match_contacts,
+    plan_changes,
+    planned_companies,
 )
 from leadflow.acquisition.pipeline.normalise import (
     COUNTRY_UNKNOWN,
@@ -44,6 +46,7 @@ from leadflow.acquisition.pipeline.normalise import (
 )
 from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
 from leadflow.acquisition.pipeline.rejects import RejectsFile
+from leadflow.acquisition.pipeline.update import apply_changes
 from leadflow.acquisition.pipeline.validate import REASON, split_rejects, validate_contacts
 from leadflow.contacts.models import Campaign, Channel, Vendor
 
@@ -192,35 +195,50 @@ def _clean(state: ContactsRun, chunk: pl.DataFrame) -> pl.DataFrame:
 
 
 def _match_and_load(state: ContactsRun, usable: pl.DataFrame) -> None:
-    """Stages 5 and 6 for one chunk's usable rows: duplicates, existing contacts, load."""
-    options, report = state.job_run.options, state.job_run.report
+    """Stages 5 and 6 for one chunk's usable rows: flags, duplicates, matches, load.
+
+    In-file duplicates are folded by `match_contacts` within the chunk; across chunks, a
+    real run finds the contacts earlier chunks created in the database (they carry this
+    job's id), while a dry run, which wrote none, remembers the keys it kept instead.
+    """
+    options, report, job = state.job_run.options, state.job_run.report, state.job_run.job
     started = time.perf_counter()
-    usable = state.seen.mark_duplicates(usable)
-    report.skipped_in_file += int(usable[DUPLICATE_IN_FILE].sum())
-    usable = usable.filter(~pl.col(DUPLICATE_IN_FILE))
-    state.seen.remember(usable)
-    existing = load.fetch_existing(
-        emails=usable["email"].drop_nulls().to_list(),
-        external_ids=usable["external_id"].drop_nulls().to_list(),
+    usable = flag_emails(usable)
+    _add_warnings(report, flag_warnings(usable))
+    if options.dry_run:
+        usable = state.seen.mark_duplicates(usable)
+        report.skipped_in_file += int(usable[DUPLICATE_IN_FILE].sum())
+        usable = usable.filter(~pl.col(DUPLICATE_IN_FILE))
+        state.seen.remember(usable)
+    result = match_contacts(
+        usable,
+        policy=options.on_duplicate,
+        lookup=DatabaseLookup(),
+        job_id=job.pk if job else None,
     )
-    usable = match_existing(usable, existing)
-    new = usable.filter(pl.col(MATCH_ID).is_null())
-    matched = usable.filter(pl.col(MATCH_ID).is_not_null())
-    _count_warnings(report, usable)
-    fills = plan_fills(matched, existing) if options.on_duplicate != DuplicatePolicy.SKIP else None
+    report.skipped_in_file += result.skipped_in_file
+    _add_warnings(report, result.warnings)
+    _count_warnings(report, pl.concat([result.new, result.matched], how="diagonal_relaxed"))
+    changes = plan_changes(result.matched, result.existing, options.on_duplicate)
     started = state.timed("match", started)
 
+    # A contact an earlier chunk of this file created is an in-file duplicate (counted in
+    # skipped_in_file by match_contacts), not an update of the database.
+    in_database = result.matched.height - result.same_import
     if options.dry_run:
-        report.created += new.height
-        if fills is None:
-            report.skipped_in_database += matched.height
-        else:
-            updates = sum(1 for row in fills.iter_rows(named=True) if load.fills_something(row))
-            report.updated += updates
-            report.skipped_in_database += matched.height - updates
+        counted = [c for c in changes if not c.same_import and c.written]
+        report.created += result.new.height
+        report.updated += sum(c.action == ImportChangeAction.UPDATED for c in counted)
+        report.merged += sum(c.action == ImportChangeAction.MERGED for c in counted)
+        report.skipped_in_database += in_database - len(counted)
         return
-    _load(state, new, fills, matched)
+    _load(state, result.new, changes, in_database)
     state.timed("load", started)
+
+
+def _add_warnings(report, counts: dict[str, int]) -> None:
+    for name, count in counts.items():
+        report.warnings[name] = report.warnings.get(name, 0) + count
 
 
 def _record_rejects(state: ContactsRun, rejected: pl.DataFrame, chunk: pl.DataFrame) -> None:
@@ -288,13 +306,11 @@ def _add_companies(state: ContactsRun, names: set[str]) -> None:
     state.job_run.report.companies_created += created
 
 
-def _load(state: ContactsRun, new: pl.DataFrame, fills, matched: pl.DataFrame) -> None:
+def _load(state: ContactsRun, new: pl.DataFrame, changes: list, in_database: int) -> None:
     report, job, targets = state.job_run.report, state.job_run.job, state.targets
     _add_channels(state, set(new["channel"].drop_nulls().unique().to_list()))
     _add_campaigns(state, set(new.select("campaign", "channel").drop_nulls("campaign").rows()))
-    companies = set(new["company"].drop_nulls().unique().to_list())
-    if fills is not None:
-        companies |= set(fills["company"].drop_nulls().unique().to_list())
+    companies = set(new["company"].drop_nulls().unique().to_list()) | planned_companies(changes)
     _add_companies(state, companies)
 
     report.created += load.insert_contacts(
@@ -308,15 +324,13 @@ def _load(state: ContactsRun, new: pl.DataFrame, fills, matched: pl.DataFrame) -
         default_campaign=targets.default_campaign,
         company_ids=targets.company_ids,
     )
-    if fills is None:
-        report.skipped_in_database += matched.height
-    else:
-        updated = load.fill_contacts(
-            fills, job_id=job.pk, file_name=job.file_name, company_ids=targets.company_ids
-        )
-        report.updated += updated
-        # A matched contact that had every field already: nothing to fill, so it is skipped.
-        report.skipped_in_database += matched.height - updated
+    updated, merged = apply_changes(
+        changes, job_id=job.pk, file_name=job.file_name, company_ids=targets.company_ids
+    )
+    report.updated += updated
+    report.merged += merged
+    # A matched contact with nothing to change (or under skip) is skipped.
+    report.skipped_in_database += in_database - updated - merged
 
 
 def _progress(state: ContactsRun, table: TableStream, rows: int) -> None:

@@ -20,7 +20,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
-from leadflow.acquisition.pipeline.match import EXISTING_SCHEMA, FILLABLE, FILLED
+from leadflow.acquisition.pipeline.match import OTHER_EMAILS
 from leadflow.acquisition.pipeline.read import LINE
 from leadflow.contacts.models import (
     Activity,
@@ -36,7 +36,6 @@ from leadflow.contacts.models import (
     StageChange,
     Vendor,
 )
-from leadflow.contacts.services import bulk_record_activities
 
 BATCH_SIZE = 1000
 LOOKUP_CHUNK = 900  # under SQLite's limit of bound parameters per statement
@@ -49,40 +48,6 @@ Progress = Callable[[int], None]
 def _chunks(values: list, size: int) -> Iterator[list]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-# Existing contacts by email or external id, in the frame match.EXISTING_SCHEMA describes.
-# One query per key and chunk, the chunk's values bound as one array (PostgreSQL) or one
-# JSON list (SQLite, through json_each), so the statement has two parameters, not thousands.
-EXISTING_SELECT = (
-    "SELECT id, email, first_name, last_name, phone, job_title, country, external_id, "
-    "company_id, attributes"
-)
-EXISTING_FROM = {
-    ("postgresql", "email"): "::text FROM contacts_contact WHERE email = ANY(%s)",
-    ("postgresql", "external_id"): "::text FROM contacts_contact WHERE external_id = ANY(%s)",
-    ("sqlite", "email"): " FROM contacts_contact WHERE email IN (SELECT value FROM json_each(%s))",
-    ("sqlite", "external_id"): (
-        " FROM contacts_contact WHERE external_id IN (SELECT value FROM json_each(%s))"
-    ),
-}
-# The columns above are EXISTING_SCHEMA's, in its order.
-assert EXISTING_SELECT.removeprefix("SELECT ").split(", ") == list(EXISTING_SCHEMA)
-EXISTING_CHUNK = 50_000
-
-
-def fetch_existing(*, emails: list[str], external_ids: list[str]) -> pl.DataFrame:
-    """The contacts that share an email or an external id with the file, as a frame."""
-    vendor = connection.vendor
-    rows: dict[int, tuple] = {}
-    with connection.cursor() as cursor:
-        for key, values in (("email", emails), ("external_id", external_ids)):
-            for chunk in _chunks(values, EXISTING_CHUNK):
-                bound = chunk if vendor == "postgresql" else json.dumps(chunk)
-                cursor.execute(EXISTING_SELECT + EXISTING_FROM[vendor, key], [bound])
-                for row in cursor.fetchall():
-                    rows[row[0]] = (*row[:-1], row[-1] or "{}")
-    return pl.DataFrame(list(rows.values()), schema=EXISTING_SCHEMA, orient="row")
 
 
 def ensure_vendor(name: str) -> tuple[Vendor, bool]:
@@ -215,6 +180,14 @@ def _attributes_json(frame: pl.DataFrame) -> pl.Expr:
     return pl.concat_str(pl.lit("{"), inside, pl.lit("}"))
 
 
+def _other_emails_json(frame: pl.DataFrame) -> pl.Expr:
+    """The emails of the in-file duplicates folded into a row (match.OTHER_EMAILS), as JSON."""
+    if OTHER_EMAILS not in frame.columns:
+        return pl.lit("[]")
+    emails = pl.col(OTHER_EMAILS).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    return pl.struct(emails.alias("e")).struct.json_encode().str.slice(5).str.head(-1)
+
+
 def contact_rows(
     frame: pl.DataFrame,
     *,
@@ -249,7 +222,7 @@ def contact_rows(
     naive_now = now.astimezone(UTC).replace(tzinfo=None)
     columns = [
         pl.col("email"),
-        pl.lit("[]").alias("other_emails"),
+        _other_emails_json(frame).alias("other_emails"),
         *[pl.col(c).fill_null("") for c in TEXT_DEFAULTS[:4]],
         pl.col("country").fill_null(""),
         pl.lit(LifecycleStage.LEAD.value).alias("lifecycle_stage"),
@@ -398,78 +371,6 @@ def _executemany(cursor, table: str, frame: pl.DataFrame) -> None:
     # Table and column names come from this module's constants; every value is bound.
     sql = f"INSERT INTO {table} ({', '.join(frame.columns)}) VALUES ({marks})"  # noqa: S608
     cursor.executemany(sql, frame.iter_rows(buffer_size=1000))  # no list of 100k tuples
-
-
-def _new_attributes(row: dict) -> dict:
-    attributes = json.loads(row["_attrs"])
-    return {k: v for k, v in _attributes(row).items() if k not in attributes}
-
-
-def fills_something(row: dict) -> bool:
-    """Whether a planned fill changes anything (a field or a new custom attribute)."""
-    return bool(row[FILLED]) or bool(_new_attributes(row))
-
-
-def fill_contacts(
-    fills: pl.DataFrame,
-    *,
-    job_id: int,
-    file_name: str,
-    company_ids: dict[str, int],
-    progress: Progress | None = None,
-) -> int:
-    """Matched contacts get their empty fields (and missing attributes) filled; never more."""
-    now = timezone.now()
-    updated = 0
-    for batch in fills.iter_slices(BATCH_SIZE):
-        contacts, activities = [], []
-        for row in batch.iter_rows(named=True):
-            filled = list(row[FILLED])
-            attributes = json.loads(row["_attrs"])
-            extra = _new_attributes(row)
-            if extra:
-                filled.append("attributes")
-            if not filled:
-                continue
-            company_id = row["company_id"]
-            if "company" in filled:
-                company_id = company_ids.get(row["company"].upper())
-            contacts.append(
-                Contact(
-                    pk=row["id"],
-                    **{
-                        f: row[f] if f in ("email", "external_id") else row[f] or ""
-                        for f in FILLABLE
-                    },
-                    company_id=company_id,
-                    attributes={**attributes, **extra},
-                    updated_at=now,
-                )
-            )
-            activities.append(
-                Activity(
-                    contact_id=row["id"],
-                    kind=ActivityKind.UPDATED,
-                    occurred_at=now,
-                    data={
-                        "source": "import",
-                        "import_job": job_id,
-                        "file": file_name,
-                        "line": row[LINE],
-                        "filled": sorted(filled),
-                    },
-                )
-            )
-        Contact.objects.bulk_update(
-            contacts,
-            [*FILLABLE, "company_id", "attributes", "updated_at"],
-            batch_size=BATCH_SIZE,
-        )
-        bulk_record_activities(activities)
-        updated += len(contacts)
-        if progress:
-            progress(batch.height)
-    return updated
 
 
 def record_list_cost(

@@ -24,6 +24,7 @@ CONTACT_FIELDS = (
     "company",
     "external_id",
     "created_at",
+    "updated_at",
     "channel",
     "campaign",
 )
@@ -51,6 +52,17 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "company": ("company", "company name", "organisation", "organization", "account", "employer"),
     "external_id": ("external id", "id", "lead id", "prospect id", "contact id", "record id"),
     "created_at": ("created at", "created", "created date", "date created", "signup date"),
+    # When the source last changed the row: a merge lets a newer row's values win.
+    "updated_at": (
+        "updated at",
+        "updated",
+        "last updated",
+        "last modified",
+        "modified",
+        "date modified",
+        "modified date",
+        "last modified date",
+    ),
     "channel": ("channel",),
     "campaign": ("campaign", "campaign name"),
 }

@@ -39,7 +39,6 @@ from leadflow.contacts.normalise import email_flags
 DUPLICATE_IN_FILE = "_duplicate_in_file"
 MATCH_ID = "_contact_id"  # the existing contact a row is, or null for a new one
 MATCHED_BY = "_matched_by"  # "email", "external_id", "phone" or "name"
-FILLED = "_filled"  # the fields an update fills in, as a list of names (plan_fills)
 OTHER_EMAILS = "_other_emails"  # emails of in-file duplicates that differ from the kept one
 RID = "_rid"  # the row's position in the usable frame: "first row" means the lowest
 SAME_IMPORT = "_same_import"  # matched a contact this very import created (an earlier chunk)
@@ -145,38 +144,6 @@ def match_existing(frame: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
         how.alias(MATCHED_BY),
         pl.when(clash).then(None).otherwise(pl.col("external_id")).alias("external_id"),
     ).drop("_by_email", "_by_external_id")
-
-
-def plan_fills(matched: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
-    """One row per existing contact that gains a value: every fillable field, old or new.
-
-    Superseded by `plan_changes` (policies update and merge, recorded changes); kept until
-    kinds/contacts.py switches over.
-    """
-    existing = existing.select(list(EXISTING_SCHEMA))
-    current = existing.rename({c: f"_old_{c}" for c in existing.columns if c != "id"})
-    joined = matched.join(current, left_on=MATCH_ID, right_on="id", how="inner")
-
-    def empty(column: str) -> pl.Expr:
-        return pl.col(column).is_null() | (pl.col(column) == "")
-
-    gains = {f: empty(f"_old_{f}") & ~empty(f) for f in FILLABLE}
-    gains["company"] = pl.col("_old_company_id").is_null() & ~empty("company")
-    filled = pl.concat_list(
-        pl.when(gain).then(pl.lit(name)).otherwise(None) for name, gain in gains.items()
-    ).list.drop_nulls()
-    return (
-        joined.with_columns(
-            *[
-                pl.when(gains[f]).then(pl.col(f)).otherwise(pl.col(f"_old_{f}")).alias(f)
-                for f in FILLABLE
-            ],
-            pl.when(gains["company"]).then(pl.col("company")).otherwise(None).alias("company"),
-            filled.alias(FILLED),
-        )
-        .rename({MATCH_ID: "id", "_old_company_id": "company_id", "_old_attributes": "_attrs"})
-        .select(pl.exclude("^_old_.*$"))
-    )
 
 
 # --- keys and scores shared by in-file and database matching --------------------------------

@@ -19,6 +19,7 @@ from leadflow.contacts.normalise import InvalidPhone, normalise_phone
 PHONE_INVALID = "_phone_invalid"
 COUNTRY_UNKNOWN = "_country_unknown"
 CREATED_AT_RAW = "_created_at_raw"
+UPDATED_AT_RAW = "_updated_at_raw"
 
 NAME_FIELDS = ("first_name", "last_name", "job_title", "company")
 TEXT_FIELDS = ("external_id", "channel", "campaign")
@@ -72,10 +73,30 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(cleaned == "").then(None).otherwise(cleaned)
 
 
+# Words title-casing would spoil ("CEO" is not "Ceo", "GmbH" not "Gmbh"), put back after it.
+KEPT_WORDS = {
+    "job_title": (
+        "CEO", "CTO", "CFO", "COO", "CMO", "CIO", "CISO", "CRO", "CPO", "CDO", "VP", "SVP",
+        "EVP", "AVP", "HR", "IT", "PR", "QA", "UX", "UI", "SEO", "SDR", "BDR", "AE", "CSM",
+        "of", "and", "for", "the", "in",
+    ),
+    "company": (
+        "LLC", "LLP", "GmbH", "AG", "KG", "SA", "SAS", "SARL", "SRL", "SpA", "BV", "NV", "PLC",
+        "AB", "AS", "ApS", "Oy", "UK", "USA", "IT", "AI", "and", "of", "the",
+    ),
+}  # fmt: skip
+
+
 def _cased(column: str) -> pl.Expr:
+    """Trimmed; title-cased only when typed all in one case ("ANN SMITH", "acme gmbh")."""
     value = _blank_to_null(pl.col(column)).str.replace_all(r"\s+", " ")
     one_case = (value == value.str.to_uppercase()) | (value == value.str.to_lowercase())
-    return pl.when(one_case).then(value.str.to_titlecase()).otherwise(value).alias(column)
+    titled = value.str.to_titlecase()
+    for word in KEPT_WORDS.get(column, ()):
+        titled = titled.str.replace_all(rf"\b{word.title()}\b", word)
+    # The first word of a title stays capitalised even when it is "of" or "the".
+    titled = pl.concat_str(titled.str.head(1).str.to_uppercase(), titled.str.slice(1))
+    return pl.when(one_case).then(titled).otherwise(value).alias(column)
 
 
 def _phone(raw: str, region: str) -> str | None:
@@ -226,6 +247,8 @@ def normalise_contacts(frame: pl.DataFrame, *, region: str) -> pl.DataFrame:
         (country_raw.is_not_null() & country.is_null()).alias(COUNTRY_UNKNOWN),
         _blank_to_null(pl.col("created_at")).alias(CREATED_AT_RAW),
         _parsed_date("created_at"),
+        _blank_to_null(pl.col("updated_at")).alias(UPDATED_AT_RAW),
+        _parsed_date("updated_at"),
     )
     phones = normalise_phones(frame.select(phone_raw).to_series(), region=region)
     frame = frame.with_columns(phones.alias("phone"))

@@ -7,7 +7,7 @@ deliverability off but without a Python call per row.
 
 import polars as pl
 
-from leadflow.acquisition.pipeline.normalise import CREATED_AT_RAW
+from leadflow.acquisition.pipeline.normalise import CREATED_AT_RAW, UPDATED_AT_RAW
 from leadflow.acquisition.pipeline.read import FIELD_COUNT
 
 REASON = "_reason"
@@ -22,6 +22,7 @@ TOO_MANY_FIELDS = "row has more fields than the header"
 MISSING_EMAIL = "missing email"
 INVALID_EMAIL = "invalid email"
 INVALID_DATE = "created_at is not a date"
+INVALID_UPDATED_DATE = "updated_at is not a date"
 NOTHING_TO_IDENTIFY = "no email, name or external id"
 FIELD_TOO_LONG = "a value is too long"
 
@@ -53,6 +54,8 @@ def validate_contacts(
         .then(pl.lit(INVALID_EMAIL))
         .when(pl.col(CREATED_AT_RAW).is_not_null() & pl.col("created_at").is_null())
         .then(pl.lit(INVALID_DATE))
+        .when(pl.col(UPDATED_AT_RAW).is_not_null() & pl.col("updated_at").is_null())
+        .then(pl.lit(INVALID_UPDATED_DATE))
         .when(too_long)
         .then(pl.lit(FIELD_TOO_LONG))
         .otherwise(pl.lit(None, dtype=pl.String))

@@ -1,13 +1,15 @@
 """`leadflow import FILE --kind contacts --format json`, end to end on the real database."""
 
 import csv
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from leadflow.acquisition.models import ImportJob, ImportStatus
+from leadflow.acquisition.jobs import undo_import
+from leadflow.acquisition.models import ImportChange, ImportJob, ImportStatus
 from leadflow.acquisition.pipeline import load
 from leadflow.contacts.models import (
     Activity,
@@ -46,7 +48,7 @@ def test_a_list_becomes_contacts_with_their_import_on_the_timeline(write_list, r
         "Smith",
         "+14155550100",
         "DE",
-        "Ceo",
+        "CEO",
     )
     assert ann.company.name == "Acme"
     assert ann.attributes == {"shoe_size": "38"}
@@ -133,19 +135,37 @@ def test_contacts_already_known_are_skipped_by_default(write_list, run_import):
     assert (ann.first_name, ann.phone) == ("Annabel", "")
 
 
-@pytest.mark.parametrize("policy", ["update", "merge"])
-def test_update_fills_empty_fields_and_never_overwrites(write_list, run_import, policy):
+def test_merge_fills_empty_fields_and_never_overwrites_with_an_undated_row(write_list, run_import):
     ContactFactory(email="ann@example.com", first_name="Annabel", phone="", country="")
-    report = run_import(write_list(LIST), "--on-duplicate", policy)
+    report = run_import(write_list(LIST), "--on-duplicate", "merge")
 
-    assert (report["created"], report["updated"], report["skipped_in_database"]) == (1, 1, 0)
+    assert (report["created"], report["merged"], report["skipped_in_database"]) == (1, 1, 0)
+    assert report["updated"] == 0
     ann = Contact.objects.get(email="ann@example.com")
     assert ann.first_name == "Annabel"
     assert (ann.phone, ann.country, ann.company.name) == ("+14155550100", "DE", "Acme")
     assert ann.attributes["shoe_size"] == "38"
-    updated = ann.activities.get(kind=ActivityKind.UPDATED)
-    assert "phone" in updated.data["filled"]
-    assert "first_name" not in updated.data["filled"]
+    merged = ann.activities.get(kind=ActivityKind.MERGED)
+    assert "phone" in merged.data["fields"] and "first_name" not in merged.data["fields"]
+    change = ImportChange.objects.get(contact_id=ann.pk)
+    assert (change.action, change.previous["phone"], change.written["phone"]) == (
+        "merged",
+        "",
+        "+14155550100",
+    )
+
+
+def test_update_lets_the_files_values_replace_the_contacts(write_list, run_import):
+    ContactFactory(email="ann@example.com", first_name="Annabel", phone="+493012345", country="")
+    report = run_import(write_list(LIST), "--on-duplicate", "update")
+
+    assert (report["created"], report["updated"], report["merged"]) == (1, 1, 0)
+    ann = Contact.objects.get(email="ann@example.com")
+    assert (ann.first_name, ann.phone, ann.country) == ("Ann", "+14155550100", "DE")
+    change = ImportChange.objects.get(contact_id=ann.pk)
+    assert change.action == "updated"
+    assert change.previous["first_name"] == "Annabel" and change.written["first_name"] == "Ann"
+    assert ann.activities.filter(kind=ActivityKind.UPDATED).exists()
 
 
 def test_a_known_contact_with_nothing_to_fill_is_skipped(write_list, run_import):
@@ -156,8 +176,8 @@ def test_a_known_contact_with_nothing_to_fill_is_skipped(write_list, run_import)
         country="GB",
         attributes={"shoe_size": "44"},
     )
-    report = run_import(write_list(LIST), "--on-duplicate", "update")
-    assert (report["updated"], report["skipped_in_database"]) == (0, 1)
+    report = run_import(write_list(LIST), "--on-duplicate", "merge")
+    assert (report["merged"], report["skipped_in_database"]) == (0, 1)
 
 
 def test_vendor_cost_becomes_spend_and_cost_per_lead(write_list, run_import):
@@ -296,3 +316,49 @@ def test_loaded_rows_answer_queries_like_rows_saved_one_by_one(write_list, run_i
     assert Contact.objects.filter(created_at__gte=on_the_day, search_text__contains="acme").exists()
     assert Activity.objects.get(contact=zoe, data__line=2, data__import_job=zoe.source_import_id)
     assert StageChange.objects.get(contact=zoe).changed_at == on_the_day
+
+
+def test_a_newer_dated_row_wins_a_merge_and_undo_puts_everything_back(write_list, run_import):
+    """The whole promise of a merge: fill gaps, let only newer values win, undo exactly."""
+    old = timezone.now() - timedelta(days=30)
+    ann = ContactFactory(email="ann@example.com", first_name="Annabel", phone="", job_title="CTO")
+    Contact.objects.filter(pk=ann.pk).update(updated_at=old)
+    text = (
+        "Email,First Name,Job Title,Phone,Last Modified\n"
+        f"ann@example.com,Ann,CEO,+14155550100,{(old + timedelta(days=1)).date().isoformat()}\n"
+        "new@example.com,Nia,,,\n"
+    )
+    report = run_import(write_list(text), "--on-duplicate", "merge")
+
+    assert (report["created"], report["merged"], report["mapping"]["Last Modified"]) == (
+        1,
+        1,
+        "updated_at",
+    )
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.job_title, ann.phone) == ("Ann", "CEO", "+14155550100")
+
+    job = ImportJob.objects.get(pk=report["job_id"])
+    result = undo_import(job=job, actor=None)
+
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.job_title, ann.phone) == ("Annabel", "CTO", "")
+    assert not Contact.objects.filter(email="new@example.com").exists()
+    job.refresh_from_db()
+    assert job.status == ImportStatus.UNDONE
+    assert result is not None
+
+
+def test_an_older_dated_row_only_fills_gaps_in_a_merge(write_list, run_import):
+    ann = ContactFactory(email="ann@example.com", first_name="Annabel", phone="")
+    text = "Email,First Name,Phone,Updated\nann@example.com,Ann,+14155550100,2001-02-03\n"
+    report = run_import(write_list(text), "--on-duplicate", "merge")
+
+    assert report["merged"] == 1
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.phone) == ("Annabel", "+14155550100")
+
+
+def test_a_date_that_is_not_one_in_updated_at_rejects_the_row(write_list, run_import):
+    report = run_import(write_list("Email,Updated At\nann@example.com,someday\n"))
+    assert report["rejected_by_reason"] == {"updated_at is not a date": 1}

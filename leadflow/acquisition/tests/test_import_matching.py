@@ -284,7 +284,7 @@ def test_in_the_file_names_at_one_company_fold_into_one_row():
     )
     out = collapse_in_file_duplicates(frame, MERGE)
     assert out.frame[LINE].to_list() == [2, 4, 5, 6, 7]
-    assert out.frame["job_title"].to_list() == ["Cto", None, None, None, None]
+    assert out.frame["job_title"].to_list() == ["CTO", None, None, None, None]
     # Two emails with the same name: two people, and the row without email joins neither.
     assert out.warnings == {FILE_NAME_AMBIGUOUS: 1}
 

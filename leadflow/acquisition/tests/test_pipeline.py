@@ -12,11 +12,9 @@ from leadflow.acquisition.pipeline.mapping import (
 from leadflow.acquisition.pipeline.match import (
     DUPLICATE_IN_FILE,
     EXISTING_SCHEMA,
-    FILLED,
     MATCH_ID,
     mark_in_file_duplicates,
     match_existing,
-    plan_fills,
 )
 from leadflow.acquisition.pipeline.normalise import (
     COUNTRY_UNKNOWN,
@@ -133,11 +131,6 @@ def test_rows_match_existing_contacts_by_email_then_external_id():
     )
     matched = match_existing(frame, existing)
     assert matched[MATCH_ID].to_list() == [1, 2, 2, 3, 2]
-    fills = plan_fills(matched.filter(pl.col(MATCH_ID).is_in([1, 3])), existing)
-    assert dict(zip(fills["id"], fills[FILLED].to_list(), strict=True)) == {
-        1: ["first_name"],
-        3: [],  # Robert stays Robert: an import never overwrites a value
-    }
 
 
 def test_formulas_are_neutralised():
