@@ -47,6 +47,7 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/python bench/contacts_list.py
 	$(BIN)/python bench/tracking.py
+	$(BIN)/python bench/import_list.py
 
 clean:
 	rm -rf $(VENV) var

@@ -406,6 +406,8 @@ def prepare_postgres(url: str, existing: int, data_dir: Path, rebuild: bool) -> 
                 log(f"seeded {min(existing, start + SEED_CHUNK):,} known contacts")
         with psycopg.connect(seed_url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
+    else:  # a seed kept from an earlier run gets the migrations made since
+        leadflow(["migrate", "-v0"], seed_url, data_dir)
     log(f"copying {seed_name} to {base}")
     pg_admin(
         url,
@@ -436,6 +438,8 @@ def prepare_sqlite(workdir: Path, existing: int, data_dir: Path, rebuild: bool) 
                 conn.execute("ANALYZE")
         finally:
             conn.close()
+    else:  # a seed kept from an earlier run gets the migrations made since
+        leadflow(["migrate", "-v0"], f"sqlite:///{seed}", data_dir)
     # The database is in WAL mode: the backup API copies what the -wal file holds too,
     # where a file copy could miss the last rows written.
     target = workdir / "import.sqlite3"

@@ -63,7 +63,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "modified date",
         "last modified date",
     ),
-    "channel": ("channel",),
+    # "Lead Source" in CRM exports names where a lead came from: Google, a webinar, a list.
+    "channel": ("channel", "lead source", "source", "lead channel", "marketing channel"),
     "campaign": ("campaign", "campaign name"),
 }
 

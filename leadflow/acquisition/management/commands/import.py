@@ -152,7 +152,12 @@ class Command(BaseCommand):
 
     def _print(self, r) -> None:
         out = self.stdout.write
-        out(f"{'Dry run of' if r.dry_run else 'Import'} {r.file} ({r.encoding}, {r.delimiter!r})")
+        source = (
+            f"sheet {r.details['sheet']!r}"
+            if r.details.get("sheet")
+            else (f"{r.encoding}, {r.delimiter!r}")
+        )
+        out(f"{'Dry run of' if r.dry_run else 'Import'} {r.file} ({r.kind}; {source})")
         if r.job_id:
             out(f"  import job      #{r.job_id}")
         out(f"  rows read       {r.rows_read}")
@@ -176,6 +181,14 @@ class Command(BaseCommand):
             out(f"  new campaigns   {', '.join(r.campaigns_created)}")
         if r.companies_created:
             out(f"  new companies   {r.companies_created}")
+        if r.vendors_created:
+            out(f"  new vendors     {', '.join(r.vendors_created)}")
+        if r.columns_not_imported:
+            out(f"  not imported    {', '.join(r.columns_not_imported)} (no field to keep them)")
+        for name, value in r.details.items():
+            if name in ("sheet", "seconds_by_stage"):
+                continue
+            out(f"  {name.replace('_', ' '):<15} {value}")
         if r.cost_total is not None:
             per_lead = r.cost_per_new_lead or "n/a (no new contacts)"
             out(f"  list cost       {r.cost_total} {r.currency} ({r.vendor or 'no vendor'})")
