@@ -44,7 +44,7 @@ def test_upload_review_run_report_and_undo(signed_in, settings, tmp_path):
 
     page.get_by_role("heading", name="Review the mapping").wait_for()
     assert page.get_by_label("E-mail").input_value() == "email"
-    assert page.get_by_label("Lead Source").input_value() == "attr.lead_source"
+    assert page.get_by_label("Lead Source").input_value() == "channel"
     screenshot(page, "imports-mapping")
     page.get_by_role("button", name="Start import").click()
 
