@@ -5,6 +5,7 @@ from leadflow.contacts import views
 app_name = "contacts"
 urlpatterns = [
     path("contacts/", views.contact_list, name="list"),
+    path("contacts/export.csv", views.contact_export, name="export"),
     path("contacts/new/", views.contact_create, name="create"),
     path("contacts/<int:contact_id>/", views.contact_detail, name="detail"),
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="edit"),

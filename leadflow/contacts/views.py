@@ -9,15 +9,16 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadflow.accounts.models import User
 from leadflow.accounts.selectors import list_active_reps
-from leadflow.contacts import selectors, services
+from leadflow.contacts import csv_export, selectors, services
 from leadflow.contacts.forms import (
     CompanyForm,
     ContactForm,
@@ -137,6 +138,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "filter": contact_filter,
             "params": data,
             "raw": current,
+            "can_export": csv_export.can_export_contacts(request.user),
             "sort": sort,
             "notices": notices,
             "tabs": tabs,
@@ -148,6 +150,27 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "global_q": data.get("q", ""),
         },
     )
+
+
+@require_GET
+def contact_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The contacts the list shows with the same query string (filters, search, saved
+    view), as a CSV streamed in id order. The list's sort and page are ignored: the file
+    holds every match, and id order is what lets it be read a chunk at a time."""
+    if not csv_export.can_export_contacts(request.user):
+        raise PermissionDenied("Only admins, marketing and sales managers export contacts.")
+    params = ContactListParams(request.GET)
+    params.is_valid()  # like the list: a field that does not parse is left out of the filter
+    contact_filter = params.contact_filter(user=request.user)
+    contacts = contact_filter.apply(selectors.list_visible_contacts(user=request.user))
+    response = StreamingHttpResponse(
+        csv_export.stream_contacts_csv(contacts), content_type="text/csv; charset=utf-8"
+    )
+    filename = csv_export.export_filename(timezone.localdate())
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Personal data: no shared cache keeps a copy.
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _owner_label(value: str, user: User, owners: list[User]) -> str:

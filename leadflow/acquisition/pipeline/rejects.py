@@ -11,7 +11,8 @@ import polars as pl
 
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 
-FORMULA_START = r"^[=+\-@\t\r]"
+# The same rule as the contacts export: one definition of what a spreadsheet runs.
+from leadflow.contacts.csv_export import FORMULA_START
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:

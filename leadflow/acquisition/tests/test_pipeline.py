@@ -212,3 +212,10 @@ def test_phones_are_normalised_once_per_value_like_normalise_phone():
 
     assert out == [expected(v) for v in values]
     assert fast_e164(pl.Series(["+1 415-555-0100"]), region="US").to_list() == ["+14155550100"]
+
+
+def test_rejects_and_contact_exports_neutralise_formulas_by_one_rule():
+    from leadflow.acquisition.pipeline import rejects
+    from leadflow.contacts import csv_export
+
+    assert rejects.FORMULA_START is csv_export.FORMULA_START
