@@ -176,13 +176,22 @@ class Contact(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     job_title = models.CharField(max_length=150, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    # company, owner and first_touch_channel have no index of their own: the list's composite
+    # indexes (contact_company, contact_owner, contact_channel) start with them and serve
+    # the same look-ups, and every index is paid for by every insert (docs/benchmarks.md).
     company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+        db_index=False,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
+        db_index=False,
         on_delete=models.SET_NULL,
         related_name="contacts",
     )
@@ -197,7 +206,7 @@ class Contact(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
     first_touch_channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     first_touch_campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
