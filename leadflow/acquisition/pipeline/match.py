@@ -364,20 +364,50 @@ def _loose_targets(pairs: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return targets.drop_nulls("_target").select(RID, "_target"), ambiguous
 
 
+def _names_disagree(first_l: str, last_l: str, first_r: str, last_r: str) -> pl.Expr:
+    """Two people sharing a phone (a switchboard, a family line) are not one person when
+    both sides name them differently: last names differ, or first names start differently.
+    A side without a name agrees with anything."""
+
+    def known(column: str) -> pl.Expr:
+        return pl.col(column).is_not_null() & (pl.col(column).str.strip_chars() != "")
+
+    def key(column: str) -> pl.Expr:
+        return pl.col(column).str.strip_chars().str.to_lowercase()
+
+    last = known(last_l) & known(last_r) & (key(last_l) != key(last_r))
+    first = known(first_l) & known(first_r) & (key(first_l).str.head(1) != key(first_r).str.head(1))
+    return last | first
+
+
 def _phone_edges(keys: pl.DataFrame, label: np.ndarray) -> tuple[pl.DataFrame, int]:
     keyed = _has_email_by_group(keys, label)
     loose = keyed.filter(~pl.col("_group_has_email") & pl.col("phone").is_not_null())
     if loose.is_empty():
         return pl.DataFrame(schema={RID: pl.Int64, "_target": pl.Int64}), 0
-    # One row per (phone, group): a phone shared by a thousand rows stays a small join.
+    # One row per (phone, group): a phone shared by a thousand rows stays a small join. The
+    # group's name is its first row's that has one.
     groups = (
         keyed.filter(pl.col("phone").is_not_null())
         .group_by("phone", "_group")
-        .agg(pl.col("_group_has_email").first())
+        .agg(
+            pl.col("_group_has_email").first(),
+            pl.col("first_name").drop_nulls().first().alias("_first_r"),
+            pl.col("last_name").drop_nulls().first().alias("_last_r"),
+        )
         .rename({"_group": "_partner_group", "_group_has_email": "_partner_has_email"})
     )
-    pairs = loose.select(RID, "phone", "_group").join(groups, on="phone")
-    pairs = pairs.filter(pl.col("_partner_group") != pl.col("_group"))
+    pairs = loose.select(
+        RID,
+        "phone",
+        "_group",
+        pl.col("first_name").alias("_first_l"),
+        pl.col("last_name").alias("_last_l"),
+    ).join(groups, on="phone")
+    pairs = pairs.filter(
+        (pl.col("_partner_group") != pl.col("_group"))
+        & ~_names_disagree("_first_l", "_last_l", "_first_r", "_last_r")
+    )
     return _loose_targets(pairs)
 
 
@@ -454,7 +484,9 @@ def group_in_file(frame: pl.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
     edges = [_edges(first, RID, "_by_email"), _edges(first, RID, "_by_id")]
     label = _components(n, edges)
     warnings = {}
-    phone, ambiguous = _phone_edges(frame.select(RID, "email", "phone"), label)
+    phone, ambiguous = _phone_edges(
+        frame.select(RID, "email", "phone", "first_name", "last_name"), label
+    )
     warnings[FILE_PHONE_AMBIGUOUS] = ambiguous
     edges.append(_edges(phone, RID, "_target"))
     label = _components(n, edges)
@@ -587,7 +619,8 @@ def _set_matches(frame: pl.DataFrame, found: pl.DataFrame, how: str) -> pl.DataF
 
 
 def match_by_phone(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> MatchStep:
-    """Rows not yet matched whose phone belongs to exactly one contact, and no email conflict.
+    """Rows not yet matched whose phone belongs to exactly one contact, with no email or name
+    that says otherwise (a shared line: two different names are two people).
 
     `fetch(phones, without_email=...)` returns the contacts with those phones (only those
     without an email, if asked): a row with an email can only be a contact without one, so
@@ -605,15 +638,19 @@ def match_by_phone(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> M
         per_phone = candidates.group_by("phone").agg(
             pl.col("id").first().alias("_found_id"),
             pl.col("email").first().alias("_found_email"),
+            pl.col("first_name").first().alias("_found_first"),
+            pl.col("last_name").first().alias("_found_last"),
             pl.len().alias("_contacts"),
         )
-        joined = rows.select(RID, "phone", "email").join(per_phone, on="phone", how="inner")
+        joined = rows.select(RID, "phone", "email", "first_name", "last_name").join(
+            per_phone, on="phone", how="inner"
+        )
         ambiguous += joined.filter(pl.col("_contacts") > 1).height
         conflict = (
             pl.col("email").is_not_null()
             & pl.col("_found_email").is_not_null()
             & (pl.col("email") != pl.col("_found_email"))
-        )
+        ) | _names_disagree("first_name", "last_name", "_found_first", "_found_last")
         found = joined.filter((pl.col("_contacts") == 1) & ~conflict).select(RID, "_found_id")
         found_parts.append(found)
         ids = found.select(pl.col("_found_id").alias("id"))

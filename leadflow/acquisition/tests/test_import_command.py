@@ -362,3 +362,37 @@ def test_an_older_dated_row_only_fills_gaps_in_a_merge(write_list, run_import):
 def test_a_date_that_is_not_one_in_updated_at_rejects_the_row(write_list, run_import):
     report = run_import(write_list("Email,Updated At\nann@example.com,someday\n"))
     assert report["rejected_by_reason"] == {"updated_at is not a date": 1}
+
+
+def test_a_shared_phone_does_not_rename_someone_else_in_the_file(write_list, run_import):
+    """Review finding: an emailless Ann on Bob's line once overwrote Bob under update."""
+    ContactFactory(email="b@example.com", first_name="Bob", last_name="Ray", phone="")
+    text = (
+        "email,first_name,last_name,phone\n"
+        ",Ann,Lee,+14155550101\n"
+        "b@example.com,Bobby,Ray,+14155550101\n"
+    )
+    report = run_import(write_list(text), "--allow-no-email", "--on-duplicate", "update")
+
+    bob = Contact.objects.get(email="b@example.com")
+    assert (bob.first_name, bob.last_name) == ("Bobby", "Ray")
+    assert Contact.objects.filter(first_name="Ann", last_name="Lee").count() == 1
+    assert (report["created"], report["updated"], report["skipped_in_file"]) == (1, 1, 0)
+
+
+def test_a_shared_phone_does_not_rename_a_contact_in_the_database(write_list, run_import):
+    ContactFactory(email=None, first_name="Bob", last_name="Ray", phone="+14155550101")
+    text = "email,first_name,last_name,phone\n,Ann,Lee,+14155550101\n"
+    report = run_import(write_list(text), "--allow-no-email", "--on-duplicate", "update")
+
+    assert report["created"] == 1 and report["updated"] == 0
+    assert Contact.objects.filter(first_name="Bob", last_name="Ray").exists()
+
+
+def test_the_same_name_on_the_same_phone_is_still_one_person(write_list, run_import):
+    ContactFactory(email=None, first_name="Bob", last_name="Ray", phone="+14155550101")
+    text = "email,first_name,last_name,phone,job title\n,Bob,Ray,+14155550101,CTO\n"
+    report = run_import(write_list(text), "--allow-no-email", "--on-duplicate", "merge")
+
+    assert (report["created"], report["merged"]) == (0, 1)
+    assert Contact.objects.get(first_name="Bob").job_title == "CTO"
