@@ -236,6 +236,10 @@ IMPORT_STALLED_AFTER = timedelta(
     seconds=int(os.environ.get("LEADFLOW_IMPORT_STALLED_AFTER_SECONDS", "300"))
 )
 IMPORT_MAX_ATTEMPTS = int(os.environ.get("LEADFLOW_IMPORT_MAX_ATTEMPTS", "3"))
+# An upload left at the mapping review this long is cancelled and its file deleted.
+IMPORT_DRAFT_EXPIRES_AFTER = timedelta(
+    hours=int(os.environ.get("LEADFLOW_IMPORT_DRAFT_EXPIRES_HOURS", "24"))
+)
 
 LOGGING = {
     "version": 1,

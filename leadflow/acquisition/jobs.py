@@ -404,7 +404,7 @@ def cancel_pending(job: ImportJob) -> bool:
 @dataclass
 class Recovery:
     job_id: int
-    action: str  # "requeued" or "failed"
+    action: str  # "requeued", "failed" or "expired"
     reason: str
 
 
@@ -440,9 +440,24 @@ def recover_stalled_imports(*, now: datetime | None = None) -> list[Recovery]:
             recovered = _requeue_or_fail(job, why)
             if recovered:
                 done.append(recovered)
+    done += expire_abandoned_drafts(now=now)
     for item in done:
         logger.warning("import #%s %s: %s", item.job_id, item.action, item.reason)
     return done
+
+
+def expire_abandoned_drafts(*, now: datetime | None = None) -> list[Recovery]:
+    """Cancel uploads left at the mapping review for `IMPORT_DRAFT_EXPIRES_AFTER`, deleting
+    the uploaded file: a bought list is personal data, not to be kept on disk by accident."""
+    cutoff = (now or timezone.now()) - settings.IMPORT_DRAFT_EXPIRES_AFTER
+    expired = []
+    for job in ImportJob.objects.filter(status=ImportStatus.DRAFT, created_at__lt=cutoff):
+        cancel_import(job=job, actor=None)
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.CANCELLED).update(
+            error="Left at the mapping review and expired; the uploaded file was deleted."
+        )
+        expired.append(Recovery(job.pk, "expired", "abandoned at the mapping review"))
+    return expired
 
 
 def _lost_task(job: ImportJob, now: datetime, limit: timedelta) -> str | None:

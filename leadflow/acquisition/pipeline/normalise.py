@@ -225,10 +225,29 @@ def normalise_phones(raw: pl.Series, *, region: str) -> pl.Series:
     return raw.replace_strict(keys, found, default=None, return_dtype=pl.String)
 
 
+# ISO dates with a UTC offset ("2026-11-23T20:40:45+02:00", as our own export and most
+# CRMs write them): read as that instant, stored in UTC.
+OFFSET_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f%:z",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f%:z",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+)
+
+
+def with_offset(value: pl.Expr) -> pl.Expr:
+    """A text column's dates that carry a UTC offset, as UTC datetimes (null otherwise)."""
+    attempts = [
+        value.str.strptime(pl.Datetime("us", "UTC"), f, strict=False) for f in OFFSET_FORMATS
+    ]
+    return pl.coalesce(attempts)
+
+
 def _parsed_date(column: str) -> pl.Expr:
-    value = _blank_to_null(pl.col(column)).str.replace(r"Z$", "")
+    raw = _blank_to_null(pl.col(column))
+    value = raw.str.replace(r"Z$", "")
     attempts = [value.str.strptime(pl.Datetime("us"), f, strict=False) for f in DATE_FORMATS]
-    return pl.coalesce(attempts).alias(column)
+    return pl.coalesce(with_offset(raw).dt.replace_time_zone(None), *attempts).alias(column)
 
 
 def normalise_contacts(frame: pl.DataFrame, *, region: str) -> pl.DataFrame:

@@ -7,7 +7,7 @@ null; the caller compares it with the raw value to reject the row or warn about 
 
 import polars as pl
 
-from leadflow.acquisition.pipeline.normalise import DATE_FORMATS
+from leadflow.acquisition.pipeline.normalise import DATE_FORMATS, with_offset
 
 # Symbols seen in amounts and currency columns; longest first, so "US$" is not read as "$".
 CURRENCY_SYMBOLS = {
@@ -64,10 +64,12 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
 
 
 def _coalesced(column: str, formats: tuple[str, ...]) -> pl.Expr:
-    value = blank_to_null(pl.col(column)).str.replace(r"Z$", "")
-    return pl.coalesce(
+    raw = blank_to_null(pl.col(column))
+    value = raw.str.replace(r"Z$", "")
+    naive = pl.coalesce(
         [value.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
     ).dt.replace_time_zone("UTC")
+    return pl.coalesce(with_offset(raw), naive)
 
 
 def parse_dates(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:

@@ -396,3 +396,23 @@ def test_the_same_name_on_the_same_phone_is_still_one_person(write_list, run_imp
 
     assert (report["created"], report["merged"]) == (0, 1)
     assert Contact.objects.get(first_name="Bob").job_title == "CTO"
+
+
+def test_our_own_contacts_export_imports_back(admin_client_, tmp_path, run_import):
+    """Review finding: the export's ISO dates with an offset were rejected as not dates."""
+    ContactFactory(email="ann@example.com", first_name="Ann", phone="+14155550100")
+    ContactFactory(email="bob@example.com", first_name="Bob")
+    exported = tmp_path / "contacts.csv"
+    exported.write_bytes(b"".join(admin_client_.get("/contacts/export.csv").streaming_content))
+
+    report = run_import(str(exported), "--dry-run")
+
+    assert (report["rows_read"], report["rejected"]) == (2, 0)
+    assert report["skipped_in_database"] == 2
+
+
+def test_dates_with_a_utc_offset_are_that_instant_in_utc(write_list, run_import):
+    text = "Email,Created At\nann@example.com,2024-03-01T10:30:00+02:00\n"
+    run_import(write_list(text))
+    created = Contact.objects.get(email="ann@example.com").created_at
+    assert created == datetime(2024, 3, 1, 8, 30, tzinfo=UTC)

@@ -618,3 +618,18 @@ def test_the_cli_refuses_a_bad_mapping_in_the_background_and_keeps_nothing(tmp_p
 
     assert not ImportJob.objects.exists()
     assert not list(jobs.uploads_dir().iterdir())
+
+
+def test_an_upload_abandoned_at_the_review_expires_and_its_file_is_deleted(marketer, settings):
+    settings.IMPORT_DRAFT_EXPIRES_AFTER = timedelta(hours=24)
+    stale, fresh = staged(marketer), staged(marketer)
+    ImportJob.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(hours=25))
+
+    recovered = jobs.recover_stalled_imports()
+
+    assert [(r.job_id, r.action) for r in recovered] == [(stale.pk, "expired")]
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == ImportStatus.CANCELLED and "expired" in stale.error
+    assert not Path(stale.stored_path).exists() or stale.stored_path == ""
+    assert fresh.status == ImportStatus.DRAFT and Path(fresh.stored_path).exists()
