@@ -65,8 +65,8 @@ class UploadForm(forms.Form):
         label="When a contact already exists",
         choices=[
             (DuplicatePolicy.SKIP, "Skip it: leave the contact as it is"),
-            (DuplicatePolicy.UPDATE, "Update it: fill its empty fields"),
-            (DuplicatePolicy.MERGE, "Merge: fill empty fields, keep the newer value"),
+            (DuplicatePolicy.UPDATE, "Update it: the file's values replace the contact's"),
+            (DuplicatePolicy.MERGE, "Merge: fill empty fields; a dated newer row wins"),
         ],
         initial=DuplicatePolicy.SKIP,
     )

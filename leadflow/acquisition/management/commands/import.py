@@ -40,7 +40,7 @@ class Command(BaseCommand):
     help = "Import a list (CSV/TSV/XLSX) of contacts, companies, deals, activities or spend."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("file", help="The CSV or TSV file.")
+        parser.add_argument("file", help="The CSV, TSV or XLSX file.")
         parser.add_argument("--kind", choices=ImportKind.values, required=True)
         parser.add_argument(
             "--map",
@@ -58,8 +58,12 @@ class Command(BaseCommand):
         cost.add_argument("--cost-per-lead", type=_decimal, help="Price per new contact.")
         cost.add_argument("--total-cost", type=_decimal, help="Price of the whole list.")
         parser.add_argument("--currency", default="USD")
-        parser.add_argument("--channel", help="First-touch channel of new contacts.")
-        parser.add_argument("--campaign", help="First-touch campaign of new contacts.")
+        parser.add_argument(
+            "--channel", help="Channel of rows that name none (contacts: their first touch)."
+        )
+        parser.add_argument(
+            "--campaign", help="Campaign of rows that name none (contacts: their first touch)."
+        )
         parser.add_argument(
             "--allow-no-email",
             action="store_true",
