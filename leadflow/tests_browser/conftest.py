@@ -5,15 +5,40 @@ Run with `pytest leadflow/tests_browser` (or `-m browser`); they skip themselves
 """
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 from leadflow.accounts.tests.factories import PASSWORD, UserFactory
 
 # Playwright's sync API runs an asyncio loop in this thread, and Django refuses database
 # calls from a thread with a running loop unless told the code is really synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class OneRequestAtATime(ThreadedWSGIServer):
+    """The live server, answering one request at a time (connections still on threads).
+
+    On SQLite the test database is one in-memory connection that the server's threads
+    share, so two requests at once (the tracking beacon and a click's /t/identify) collide
+    on it: "cannot release savepoint - SQL statements in progress", a 500 and a flaky
+    test. A production server has a connection per thread and needs none of this.
+    """
+
+    def set_app(self, application):
+        lock = threading.Lock()
+
+        def serial(environ, start_response):
+            with lock:
+                return application(environ, start_response)
+
+        super().set_app(serial)
+
+
+LiveServerThread.server_class = OneRequestAtATime
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
