@@ -24,6 +24,7 @@ from leadflow.acquisition.kinds.base import (
     REJECT_EXAMPLES,
     ImportRun,
     Progress,
+    missing_names,
     rejects_path,
     report_cost,
 )
@@ -48,7 +49,7 @@ from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
 from leadflow.acquisition.pipeline.rejects import RejectsFile
 from leadflow.acquisition.pipeline.update import apply_changes
 from leadflow.acquisition.pipeline.validate import REASON, split_rejects, validate_contacts
-from leadflow.contacts.models import Campaign, Channel, Vendor
+from leadflow.contacts.models import Campaign, Channel, Company, Vendor
 
 PHONE_WARNING = "phone not understood (left empty)"
 COUNTRY_WARNING = "country not recognised (left empty)"
@@ -105,6 +106,11 @@ class ContactsRun:
     reasons: Counter = field(default_factory=Counter)
     seconds: Counter = field(default_factory=Counter)  # per stage, for the report
     tick: Progress | None = None
+    # A dry run's names of channels, (campaign, channel) pairs and companies, to list what a
+    # real run would create.
+    planned: dict[str, set] = field(
+        default_factory=lambda: {"channel": set(), "campaign": set(), "company": set()}
+    )
 
     def timed(self, stage: str, started: float) -> float:
         now = time.perf_counter()
@@ -147,6 +153,7 @@ def run(job_run: ImportRun) -> None:
     )
     if options.dry_run:
         report_cost(report, options)
+        _report_planned(state)
     report.details["seconds_by_stage"] = {k: round(v, 2) for k, v in state.seconds.items()}
 
 
@@ -231,9 +238,33 @@ def _match_and_load(state: ContactsRun, usable: pl.DataFrame) -> None:
         report.updated += sum(c.action == ImportChangeAction.UPDATED for c in counted)
         report.merged += sum(c.action == ImportChangeAction.MERGED for c in counted)
         report.skipped_in_database += in_database - len(counted)
+        new = result.new
+        state.planned["channel"] |= set(new["channel"].drop_nulls().to_list())
+        state.planned["campaign"] |= set(
+            new.select("campaign", "channel").drop_nulls("campaign").rows()
+        )
+        state.planned["company"] |= set(new["company"].drop_nulls().to_list())
+        state.planned["company"] |= planned_companies(changes)
         return
     _load(state, result.new, changes, in_database)
     state.timed("load", started)
+
+
+def _report_planned(state: ContactsRun) -> None:
+    """What a real run would create, for a dry run's report (nothing is written)."""
+    options, report, planned = state.job_run.options, state.job_run.report, state.planned
+    if options.channel:
+        planned["channel"].add(options.channel)
+    if options.campaign:
+        planned["campaign"].add((options.campaign, options.channel))
+    new_campaigns = missing_names(Campaign, {name for name, _ in planned["campaign"]})
+    report.campaigns_created = new_campaigns
+    # A new campaign without a channel (and no --channel) goes under "Imported lists".
+    homeless = {name for name, channel in planned["campaign"] if not channel}
+    if homeless & set(new_campaigns) and not options.channel:
+        planned["channel"].add(load.DEFAULT_CAMPAIGN_CHANNEL)
+    report.channels_created = missing_names(Channel, planned["channel"])
+    report.companies_created = len(missing_names(Company, planned["company"]))
 
 
 def _add_warnings(report, counts: dict[str, int]) -> None:

@@ -21,7 +21,7 @@ from leadflow.contacts.models import (
     StageChange,
     Vendor,
 )
-from leadflow.contacts.tests.factories import ContactFactory
+from leadflow.contacts.tests.factories import ChannelFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -416,3 +416,23 @@ def test_dates_with_a_utc_offset_are_that_instant_in_utc(write_list, run_import)
     run_import(write_list(text))
     created = Contact.objects.get(email="ann@example.com").created_at
     assert created == datetime(2024, 3, 1, 8, 30, tzinfo=UTC)
+
+
+def test_a_dry_run_lists_what_a_real_run_would_create(write_list, run_import):
+    ChannelFactory(name="Webinar")
+    text = (
+        "Email,Company,Channel,Campaign\n"
+        "ann@example.com,Acme,webinar,Spring\n"
+        "bob@example.com,Globex,Fair,\n"
+    )
+    report = run_import(write_list(text), "--dry-run", "--campaign", "Fresh")
+
+    assert report["channels_created"] == ["Fair", "Imported lists"]  # webinar: the Webinar
+    assert report["campaigns_created"] == ["Fresh", "Spring"]
+    assert report["companies_created"] == 2
+    assert not Channel.objects.filter(name="Fair").exists()
+
+    real = run_import(write_list(text), "--campaign", "Fresh")
+    assert real["channels_created"] == report["channels_created"]
+    assert sorted(real["campaigns_created"]) == report["campaigns_created"]
+    assert real["companies_created"] == report["companies_created"]
