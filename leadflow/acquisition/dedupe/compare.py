@@ -52,7 +52,7 @@ def _sides(prepared: pl.DataFrame, pairs: pl.DataFrame, column: str) -> tuple[pl
     return values.gather(pairs[L]), values.gather(pairs[R])
 
 
-def _similarity(left: pl.Series, right: pl.Series, scorer) -> np.ndarray:
+def similarity(left: pl.Series, right: pl.Series, scorer) -> np.ndarray:
     if left.len() == 0:
         return np.zeros(0, dtype=np.float64)
     return process.cpdist(
@@ -74,7 +74,7 @@ def _text_levels(score: np.ndarray, equal: np.ndarray) -> np.ndarray:
 
 def _edit_levels(left: pl.Series, right: pl.Series, top: int) -> np.ndarray:
     """exact = top, one edit = top - 1, ... (down to 0 = different)."""
-    distance = _similarity(left, right, DamerauLevenshtein.distance).astype(np.int64)
+    distance = similarity(left, right, DamerauLevenshtein.distance).astype(np.int64)
     return np.clip(top - distance, 0, top).astype(np.int8)
 
 
@@ -83,10 +83,10 @@ def _name_levels(
 ) -> tuple[np.ndarray, np.ndarray]:
     first_l, first_r = _sides(prepared, pairs, column_name(field, 0))
     last_l, last_r = _sides(prepared, pairs, column_name(field, 1))
-    straight_f = _similarity(first_l, first_r, JaroWinkler.normalized_similarity)
-    straight_l = _similarity(last_l, last_r, JaroWinkler.normalized_similarity)
-    crossed_f = _similarity(first_l, last_r, JaroWinkler.normalized_similarity)
-    crossed_l = _similarity(last_l, first_r, JaroWinkler.normalized_similarity)
+    straight_f = similarity(first_l, first_r, JaroWinkler.normalized_similarity)
+    straight_l = similarity(last_l, last_r, JaroWinkler.normalized_similarity)
+    crossed_f = similarity(first_l, last_r, JaroWinkler.normalized_similarity)
+    crossed_l = similarity(last_l, first_r, JaroWinkler.normalized_similarity)
     known_straight_f, known_straight_l = _known(first_l, first_r), _known(last_l, last_r)
     known_crossed_f, known_crossed_l = _known(first_l, last_r), _known(last_l, first_r)
     swap = (
@@ -121,7 +121,7 @@ def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, fields: list[Fiel
         elif field.kind == "code":
             level = _edit_levels(left, right, top=3)
         elif field.kind == "text":
-            score = _similarity(left, right, JaroWinkler.normalized_similarity)
+            score = similarity(left, right, JaroWinkler.normalized_similarity)
             level = _text_levels(score, equal)
         else:
             level = equal.astype(np.int8)

@@ -15,7 +15,7 @@
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,6 +29,7 @@ from leadflow.acquisition.dedupe.engine import MERGE, find_duplicates
 from leadflow.acquisition.dedupe.fields import parse_fields
 from leadflow.acquisition.dedupe.frame import load_contacts
 from leadflow.acquisition.models import CandidateStatus, DuplicateCandidate
+from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.contacts.merge import (
     PairToMerge,
     merge_contacts,
@@ -42,7 +43,7 @@ MERGED, QUEUED, DISMISSED_BEFORE, SKIPPED = "merged", "queued", "dismissed-befor
 # What --dry-run reports in place of "merged" and "queued".
 WOULD = {MERGED: "would-merge", QUEUED: "would-queue"}
 MERGES_PER_TRANSACTION = 200  # one commit per batch of merges, not per merge (SQLite fsyncs)
-LOOKUP_CHUNK = 500
+LOOKUP_CHUNK = 500  # contact ids per look-up
 PAIR_COLUMNS = {"id_l", "id_r", "external_id_l", "external_id_r", "probability", "action"}
 
 
@@ -87,11 +88,6 @@ def proposals_from(result) -> list[Proposal]:
     return out
 
 
-def _chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _known_decisions() -> dict[tuple[int, int], tuple[int, str]]:
     """Every recorded pair: (a, b) -> (candidate id, status). The table holds proposals only."""
     rows = DuplicateCandidate.objects.values_list("contact_a_id", "contact_b_id", "id", "status")
@@ -101,7 +97,7 @@ def _known_decisions() -> dict[tuple[int, int], tuple[int, str]]:
 def _creation_order(ids: list[int]) -> dict[int, tuple]:
     """{contact id: (created_at, id, updated_at)}: sorts by creation, carries the recency."""
     order = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, LOOKUP_CHUNK):
         rows = Contact.objects.filter(pk__in=chunk).values_list("id", "created_at", "updated_at")
         for pk, created_at, updated_at in rows:
             order[pk] = (created_at, pk, updated_at)
@@ -208,7 +204,7 @@ def _merge_groups(
             for survivor, xs in plan.groups.items()
             if len(xs) > k
         ]
-        for batch in _chunks(work, MERGES_PER_TRANSACTION):
+        for batch in chunks(work, MERGES_PER_TRANSACTION):
             merges.update(
                 merge_contacts_in_bulk(batch, actor=actor, source=MergeSource.DEDUPE, reason=reason)
             )
@@ -264,10 +260,10 @@ def record_proposals(
             decided_at=now if p.outcome == MERGED else None,
         )
         (seen if p.candidate_id else new).append(row)
-    for chunk in _chunks(new, 1000):
+    for chunk in chunks(new, 1000):
         DuplicateCandidate.objects.bulk_create(chunk)
     update = ["probability", "levels", "fields", "last_seen_at", "status", "merge", "decided_at"]
-    for chunk in _chunks(seen, 1000):
+    for chunk in chunks(seen, 1000):
         DuplicateCandidate.objects.bulk_update(chunk, update)
     forget_vanished_candidates()
     created = {(c.contact_a_id, c.contact_b_id): c.pk for c in new}

@@ -1,6 +1,6 @@
 """What every kind of import shares: its options, its report, and the run it belongs to."""
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -12,6 +12,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from leadflow.acquisition.models import DuplicatePolicy, ImportJob, ImportKind
+from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.mapping import SKIP, apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.read import LINE, Table, read_table
 from leadflow.acquisition.pipeline.rejects import write_rejects
@@ -150,12 +151,6 @@ def report_cost(report: ImportReport, options: ImportOptions) -> Decimal | None:
 CONTACT_ID = "_contact_id"
 NO_CONTACT_REFERENCE = "missing contact_email or contact_external_id"
 CONTACT_NOT_FOUND = "no contact with this email/external id"
-LOOKUP_CHUNK = 900  # under SQLite's limit of bound parameters per statement
-
-
-def chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def read_mapped(job_run: ImportRun, kind: str) -> tuple[Table, pl.DataFrame]:

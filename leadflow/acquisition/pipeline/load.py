@@ -10,7 +10,7 @@ failure leaves nothing half-written.
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
 from leadflow.acquisition.pipeline.match import OTHER_EMAILS
 from leadflow.acquisition.pipeline.read import LINE
@@ -38,16 +39,10 @@ from leadflow.contacts.models import (
 )
 
 BATCH_SIZE = 1000
-LOOKUP_CHUNK = 900  # under SQLite's limit of bound parameters per statement
 # A campaign named without a channel needs one: bought lists land here.
 DEFAULT_CAMPAIGN_CHANNEL = "Imported lists"
 
 Progress = Callable[[int], None]
-
-
-def _chunks(values: list, size: int) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def ensure_vendor(name: str) -> tuple[Vendor, bool]:
@@ -106,7 +101,7 @@ def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
     """Company ids by upper-cased name, the missing companies created; and how many were."""
     ids: dict[str, int] = {}
     wanted = {n.upper(): n for n in names}
-    for chunk in _chunks(list(wanted), LOOKUP_CHUNK):
+    for chunk in chunks(list(wanted)):
         for pk, upper in (
             Company.objects.annotate(u=Upper("name")).filter(u__in=chunk).values_list("pk", "u")
         ):

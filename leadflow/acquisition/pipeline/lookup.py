@@ -10,13 +10,13 @@ then the full rows of those ids.
 """
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import polars as pl
 from django.db import connection
 
 from leadflow.acquisition.dedupe.normalise import clean_text
+from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.match import CANDIDATE_SCHEMA, MAX_NAME_BLOCK
 from leadflow.contacts.models import Company, Contact
 
@@ -74,11 +74,6 @@ EMAILLESS_AT_ONCE = 200_000
 assert Contact._meta.db_table == "contacts_contact" and Company._meta.db_table == "contacts_company"
 
 
-def _chunks(values: list, size: int = CHUNK) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _postgresql() -> bool:
     return connection.vendor == "postgresql"
 
@@ -100,7 +95,7 @@ def _select(column: str, values: list) -> pl.DataFrame:
     sql = SELECT_BY[connection.vendor, column]
     rows: dict[int, tuple] = {}
     with connection.cursor() as cursor:
-        for chunk in _chunks(sorted(set(values))):
+        for chunk in chunks(sorted(set(values)), CHUNK):
             cursor.execute(sql, [_bind(chunk)])
             for row in cursor.fetchall():
                 rows[row[0]] = (
@@ -153,7 +148,7 @@ def by_names(
                 cursor.execute(EMAILLESS_NAMES)
                 found = {row[0]: row for row in cursor.fetchall()}
                 wanted = []  # the blocks below pick the ones in the file's blocks
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted, CHUNK):
             cursor.execute(sql, [_bind(chunk), _bind(chunk)])
             for row in cursor.fetchall():
                 found[row[0]] = row

@@ -27,9 +27,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
+from leadflow.acquisition.dedupe.compare import similarity
 from leadflow.acquisition.dedupe.normalise import clean_text
 from leadflow.acquisition.models import DuplicatePolicy, ImportChangeAction
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
@@ -254,14 +255,6 @@ def _can_fuzzy_match() -> pl.Expr:
     return pl.col("_first").is_not_null() & pl.col("_last").is_not_null() & placed
 
 
-def _similarity(left: pl.Series, right: pl.Series, scorer) -> np.ndarray:
-    if left.len() == 0:
-        return np.zeros(0, dtype=np.float64)
-    return process.cpdist(
-        left.fill_null("").to_list(), right.fill_null("").to_list(), scorer=scorer, workers=-1
-    ).astype(np.float64)
-
-
 def _equal(pairs: pl.DataFrame, column: str) -> np.ndarray:
     return (pairs[f"{column}_l"] == pairs[f"{column}_r"]).fill_null(False).to_numpy()
 
@@ -291,7 +284,7 @@ def accept_pairs(pairs: pl.DataFrame) -> np.ndarray:
         standing = np.flatnonzero(keep)
         subset = pairs[standing]
         known = _known(subset, column) if places else np.ones(len(standing), dtype=bool)
-        close = _similarity(subset[f"{column}_l"], subset[f"{column}_r"], scorer) >= minimum
+        close = similarity(subset[f"{column}_l"], subset[f"{column}_r"], scorer) >= minimum
         keep[standing] = ~known | close  # a place both sides have must agree
         if places:
             agree[standing] |= known & close

@@ -28,10 +28,10 @@ def write_list(tmp_path):
 
 
 @pytest.fixture
-def run_import():
-    """`run_import(path, *args)`: the JSON report of `leadflow import PATH --kind contacts`."""
+def run_kind():
+    """`run_kind(path, kind, *args)`: the JSON report of `leadflow import PATH --kind KIND`."""
 
-    def run(path: Path, *args: str) -> dict:
+    def run(path: Path, kind: str, *args: str) -> dict:
         out = []
 
         class Sink:
@@ -41,9 +41,13 @@ def run_import():
             def flush(self) -> None:
                 pass
 
-        call_command(
-            "import", str(path), "--kind", "contacts", *args, "--format", "json", stdout=Sink()
-        )
+        call_command("import", str(path), "--kind", kind, *args, "--format", "json", stdout=Sink())
         return json.loads("".join(out))
 
     return run
+
+
+@pytest.fixture
+def run_import(run_kind):
+    """`run_import(path, *args)`: the JSON report of `leadflow import PATH --kind contacts`."""
+    return lambda path, *args: run_kind(path, "contacts", *args)

@@ -3,14 +3,13 @@ parsers and mappings those kinds read their files with."""
 
 import csv
 import importlib
-import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import polars as pl
 import pytest
 from django.apps import apps
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from leadflow.accounts.tests.factories import UserFactory
 from leadflow.acquisition.models import ImportJob, ImportStatus
@@ -53,26 +52,6 @@ def at(*parts: int) -> datetime:
 def _rows(path: str) -> list[dict]:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-@pytest.fixture
-def run_kind():
-    """`run_kind(path, kind, *args)`: the JSON report of `leadflow import PATH --kind KIND`."""
-
-    def run(path, kind: str, *args: str) -> dict:
-        out = []
-
-        class Sink:
-            def write(self, text: str) -> None:
-                out.append(text)
-
-            def flush(self) -> None:
-                pass
-
-        call_command("import", str(path), "--kind", kind, *args, "--format", "json", stdout=Sink())
-        return json.loads("".join(out))
-
-    return run
 
 
 # --- Value parsers -------------------------------------------------------------------------
