@@ -255,8 +255,8 @@ class Contact(models.Model):
             models.Index(fields=["-updated_at", "-id"], name="contact_updated"),
             models.Index(fields=["last_name", "id"], name="contact_name"),
             models.Index(fields=["company", "-created_at"], name="contact_company"),
+            # Imports look a row's last name up as written and upper-cased (lookup.py).
             models.Index(Upper("last_name"), name="contact_last_name_upper"),
-            models.Index(Upper("first_name"), name="contact_first_name_upper"),
             # Imports match a row without a known email by its E.164 phone.
             models.Index(fields=["phone"], name="contact_phone"),
         ]
@@ -311,7 +311,11 @@ class ActivityKind(models.TextChoices):
 class Activity(models.Model):
     """One thing that happened to a contact. Append-only: rows are never edited."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    # No index of its own: activity_timeline starts with the contact and serves the same
+    # look-ups (a contact's activities, the cascade of its deletion).
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     kind = models.CharField(max_length=30, choices=ActivityKind.choices)
     occurred_at = models.DateTimeField()
     actor = models.ForeignKey(
@@ -351,7 +355,10 @@ class Activity(models.Model):
 class StageChange(models.Model):
     """The lifecycle history: every change of stage, who or what made it, when and why."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="stage_changes")
+    # No index of its own: stage_change_history starts with the contact.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="stage_changes", db_index=False
+    )
     from_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
     changed_at = models.DateTimeField()
