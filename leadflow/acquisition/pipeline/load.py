@@ -7,15 +7,21 @@ with `executemany` of one INSERT on SQLite. Both write the same rows. The databa
 triggers keep `search_text`, as for any other insert. Matched contacts get their empty
 fields filled with `bulk_update`. The caller wraps all of it in one transaction, so a
 failure leaves nothing half-written.
+
+On PostgreSQL, when the database role may, the COPYs run without PostgreSQL's per-row
+foreign-key triggers (`references_checked_once`): the references are checked and locked
+once per distinct id instead of once per row, which is what those triggers would do
+(a million new contacts queue some 11 million checks otherwise, 35-40 s at commit).
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import polars as pl
-from django.db import connection
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -277,7 +283,7 @@ def insert_contacts(
         pl.lit(f', "vendor": {json.dumps(vendor.name if vendor else None)}}}'),
     )
     reason = f"Imported from {file_name} (import #{job_id})"
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, references_checked_once(cursor, rows):
         if connection.vendor == "postgresql":
             rows = _insert_postgresql(cursor, rows)
         else:
@@ -306,6 +312,72 @@ def insert_contacts(
     if progress:
         progress(rows.height)
     return rows.height
+
+
+# What a new contact, its IMPORTED activity and its first stage change point at, besides
+# each other: (column of the contact rows, table). The activity's channel and campaign are
+# the contact's first touch; owners and actors are never set by an import.
+CONTACT_REFERENCES = (
+    ("company_id", "contacts_company"),
+    ("first_touch_channel_id", "contacts_channel"),
+    ("last_touch_channel_id", "contacts_channel"),
+    ("first_touch_campaign_id", "contacts_campaign"),
+    ("last_touch_campaign_id", "contacts_campaign"),
+    ("source_vendor_id", "contacts_vendor"),
+)
+# Locks the rows a reference points at, as a foreign-key check does (FOR KEY SHARE: they
+# cannot be deleted, nor their id changed, until this transaction ends), and counts them.
+LOCK_REFERENCED_SQL = {
+    table: f"SELECT count(*) FROM (SELECT id FROM {table} WHERE id = ANY(%s) FOR KEY SHARE) AS r"  # noqa: S608 (table names are this module's constants)
+    for table in {table for _, table in CONTACT_REFERENCES}
+}
+ROW_TRIGGERS_OFF = "SET LOCAL session_replication_role = replica"
+ROW_TRIGGERS_ON = "SET LOCAL session_replication_role = origin"
+
+
+@contextmanager
+def references_checked_once(cursor, rows: pl.DataFrame) -> Iterator[bool]:
+    """Inside: on PostgreSQL, if this role may, no per-row foreign-key checks; yields
+    whether they are off.
+
+    Every row the new contacts point at (CONTACT_REFERENCES) is first locked and counted
+    once per distinct id; a missing one raises IntegrityError, as the check would have
+    at commit. The contacts' own activities and stage changes point at contacts this
+    transaction is writing, which no one else can see, let alone delete. Turning the
+    triggers off (`session_replication_role = replica`) needs a superuser or, from
+    PostgreSQL 15, `GRANT SET ON PARAMETER session_replication_role`; without it the
+    usual checks run. Triggers marked ENABLE ALWAYS (the search_text ones) still fire.
+    An error inside leaves the setting on until the transaction ends, which it must: the
+    import rolls back whole.
+    """
+    if connection.vendor != "postgresql":
+        yield False
+        return
+    for column, table in CONTACT_REFERENCES:
+        ids = rows[column].drop_nulls().unique().to_list()
+        if not ids:
+            continue
+        cursor.execute(LOCK_REFERENCED_SQL[table], [ids])
+        (found,) = cursor.fetchone()
+        if found != len(ids):
+            raise IntegrityError(
+                f"{column}: {len(ids) - found} of the rows it points at in {table} "
+                "no longer exist (deleted while the import ran?)"
+            )
+    if not _row_triggers_turned_off(cursor):
+        yield False
+        return
+    yield True
+    cursor.execute(ROW_TRIGGERS_ON)
+
+
+def _row_triggers_turned_off(cursor) -> bool:
+    try:
+        with transaction.atomic():  # a savepoint: a refusal must not abort the import
+            cursor.execute(ROW_TRIGGERS_OFF)
+    except DatabaseError:  # permission denied to set parameter
+        return False
+    return True
 
 
 def _insert_postgresql(cursor, rows: pl.DataFrame) -> pl.DataFrame:
