@@ -149,7 +149,8 @@ ORDER BY i.tablename, i.indexname
 """
 
 COMPANIES_SQL = """
-INSERT INTO contacts_company (id, name, domain, industry, size, country, created_at, updated_at)
+INSERT INTO contacts_company (id, name, domain, industry, size, country, attributes,
+                              created_at, updated_at)
 SELECT g,
        (%(last_names)s::text[])[1 + floor(random() * cardinality(%(last_names)s::text[]))::int]
        || ' ' || (%(nouns)s::text[])[1 + floor(random() * cardinality(%(nouns)s::text[]))::int]
@@ -159,6 +160,7 @@ SELECT g,
        (%(industries)s::text[])[1 + floor(random() * cardinality(%(industries)s::text[]))::int],
        (10 + floor(random() ^ 3 * 20000))::int,
        (%(countries)s::text[])[1 + floor(random() * cardinality(%(countries)s::text[]))::int],
+       '{}'::jsonb,
        %(now)s - interval '1100 days' * random(),
        %(now)s
 FROM generate_series(1, %(companies)s) AS g
@@ -286,14 +288,14 @@ WHERE lifecycle_stage NOT IN ('subscriber', 'lead')
 
 DEALS_SQL = """
 INSERT INTO sales_deal (name, contact_id, company_id, owner_id, amount, currency, stage,
-                        expected_close_on, won_at, lost_at, lost_reason, created_at,
-                        updated_at)
+                        expected_close_on, won_at, lost_at, lost_reason, attributes,
+                        created_at, updated_at)
 SELECT 'Deal for contact ' || id, id, company_id, owner_id,
        round((500 + random() * 50000)::numeric, 2), 'USD',
        CASE WHEN lifecycle_stage = 'opportunity' THEN 'proposal' ELSE 'won' END,
        (updated_at + interval '45 days')::date,
        CASE WHEN lifecycle_stage = 'opportunity' THEN NULL ELSE updated_at END,
-       NULL, '', created_at + (updated_at - created_at) / 2, updated_at
+       NULL, '', '{}'::jsonb, created_at + (updated_at - created_at) / 2, updated_at
 FROM contacts_contact
 WHERE lifecycle_stage IN ('opportunity', 'customer', 'advocate')
 """

@@ -35,7 +35,6 @@ from leadflow.acquisition.pipeline.mapping import (
     SKIP,
     attribute_slug,
     fields_of,
-    keeps_attributes,
     plan_mapping,
 )
 from leadflow.acquisition.pipeline.read import CANDIDATE_DELIMITERS, open_table
@@ -207,12 +206,10 @@ def read_preview(
 
 def column_choices(header: str, kind: str = ImportKind.CONTACTS) -> list[tuple[str, str]]:
     """The fields a column may go to in the review: every field of the kind, its own custom
-    attribute (for kinds that keep them), or skip."""
+    attribute, or skip."""
     choices = [(name, name.replace("_", " ").capitalize()) for name in fields_of(kind)]
-    if keeps_attributes(kind):
-        slug = attribute_slug(header)
-        choices.append((f"{ATTR_PREFIX}{slug}", f"Attribute: {slug}"))
-    return [*choices, (SKIP, "Skip this column")]
+    slug = attribute_slug(header)
+    return [*choices, (f"{ATTR_PREFIX}{slug}", f"Attribute: {slug}"), (SKIP, "Skip this column")]
 
 
 def job_preview(job: ImportJob) -> Preview:

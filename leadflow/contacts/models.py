@@ -128,6 +128,8 @@ class Spend(models.Model):
         Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="spend"
     )
     note = models.CharField(max_length=200, blank=True)
+    # What the export said besides date, amount and campaign: clicks, impressions, results.
+    attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -152,6 +154,9 @@ class Company(models.Model):
     industry = models.CharField(max_length=100, blank=True)
     size = models.PositiveIntegerField(null=True, blank=True, help_text="Number of employees")
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    # The account's id in the CRM or list it came from: what a re-import matches first.
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -241,6 +241,8 @@ class CompanyOut(Schema):
     industry: str
     size: int | None
     country: str
+    external_id: str | None = Field(description="The company's id in the CRM it came from.")
+    attributes: dict[str, Any] = Field(description="Custom attributes, e.g. from an import.")
     created_at: datetime
     updated_at: datetime
 

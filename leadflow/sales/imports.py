@@ -7,9 +7,12 @@ of one ("Closed Won", "Proposal/Price Quote", HubSpot's "contractsent"); without
 a won_at date makes the deal won and a lost_at date lost. `closed_at` ("Close Date") is
 the won or lost date of a closed deal that has no column of its own for it.
 
-Deal has no external id, so a deal is the same as one we have when it is of the same
-contact, has the same name (case-insensitively) and was created the same day (UTC); a row
-without created_at matches by contact and name alone. Re-importing a file adds nothing.
+A deal is the same as one we have when its `external_id` (the CRM's deal or opportunity
+id) is that deal's; else when it is of the same contact, has the same name
+(case-insensitively) and was created the same day (UTC), and the two do not have two
+different external ids; a row without created_at matches by contact and name alone.
+Re-importing a file adds nothing. An external id is filled, never replaced. Columns with
+no field of their own are kept in the deal's custom attributes.
 
 Each new deal gets its DEAL_CREATED, DEAL_WON or DEAL_LOST activity at its own dates. Its
 contact moves on the lifecycle as the deal did: to opportunity when the deal was created
@@ -45,6 +48,7 @@ from leadflow.acquisition.kinds.base import (
     report_rejects,
 )
 from leadflow.acquisition.models import DuplicatePolicy
+from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attributes
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 from leadflow.acquisition.pipeline.validate import FIELD_TOO_LONG, TOO_MANY_FIELDS, split_rejects
 from leadflow.acquisition.pipeline.values import (
@@ -78,6 +82,7 @@ BEFORE_OPPORTUNITY = (
 CUSTOMER_ALREADY = (LifecycleStage.CUSTOMER, LifecycleStage.ADVOCATE)
 REASON_LENGTH = 200
 DEAL_ID = "_deal_id"
+BY_ID = "_by_id"  # the row found its deal by its external id
 
 MISSING_NAME = "missing name"
 UNKNOWN_STAGE = (
@@ -137,6 +142,7 @@ def run(job_run: ImportRun) -> None:
             ((pl.col("stage") == LOST) & pl.col("lost_at").is_null(), NO_LOST_DATE),
             (closed & closed_early, CLOSED_BEFORE_CREATED),
             (pl.col("name").str.len_chars() > 200, FIELD_TOO_LONG),
+            (pl.col("external_id").str.len_chars() > 100, FIELD_TOO_LONG),
         )
     )
     usable, rejected = split_rejects(rows)
@@ -156,11 +162,23 @@ def run(job_run: ImportRun) -> None:
         pl.col("name").str.to_lowercase().alias("_name_key"),
         pl.col("created_at").dt.date().alias("_day"),
     )
-    key = [CONTACT_ID, "_name_key", "_day"]
-    first = usable.select(pl.struct(key).is_first_distinct()).to_series()
-    report.skipped_in_file = int((~first).sum())
-    usable = usable.filter(first)
-    usable = _match(usable)
+    # One row per deal: an external id names one, else its contact, name and day. Two rows
+    # that found the same deal of ours: the one that found it by its id, else the first, is
+    # it; a later one with an id of its own is another deal, one without is the same again.
+    usable = usable.filter(
+        pl.col("external_id").is_null() | pl.col("external_id").is_first_distinct()
+    )
+    again = ~pl.struct(CONTACT_ID, "_name_key", "_day").is_first_distinct()
+    usable = _match(usable.filter(~(pl.col("external_id").is_null() & again)))
+    usable = usable.sort(~pl.col(BY_ID), LINE)
+    repeated = pl.col(DEAL_ID).is_not_null() & ~pl.col(DEAL_ID).is_first_distinct()
+    another = repeated & pl.col("external_id").is_not_null()
+    usable = usable.with_columns(
+        pl.when(another).then(None).otherwise(pl.col(DEAL_ID)).alias(DEAL_ID),
+        (repeated & ~another).alias("_again"),
+    )
+    usable = usable.filter(~pl.col("_again")).sort(LINE)
+    report.skipped_in_file = rows.height - rejected.height - usable.height
     new = usable.filter(pl.col(DEAL_ID).is_null())
     matched = usable.filter(pl.col(DEAL_ID).is_not_null())
     changes = Changes()
@@ -203,6 +221,7 @@ def _normalise(rows: pl.DataFrame, options) -> pl.DataFrame:
             for f, bad in zip(DATE_FIELDS, bad_date, strict=True)
         ).alias("_bad_date"),
         blank_to_null(pl.col("name")).str.replace_all(r"\s+", " ").alias("name"),
+        blank_to_null(pl.col("external_id")).alias("external_id"),
         blank_to_null(pl.col("amount")).alias("amount_raw"),
         amount.alias("amount"),
         pl.when(blank_to_null(pl.col("currency")).is_not_null())
@@ -260,29 +279,51 @@ def _owners(usable: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 
 def _match(usable: pl.DataFrame) -> pl.DataFrame:
-    """Adds DEAL_ID, the deal we have that a row is: same contact, name and day of creation
-    (or, for a row that gives no created_at, the same contact and name); the oldest such
-    deal if there are several."""
+    """Adds DEAL_ID, the deal we have that a row is, and BY_ID: the deal with the row's
+    external id; else the same contact, name and day of creation (or, for a row that gives
+    no created_at, the same contact and name) unless both have external ids; the oldest
+    such deal if there are several."""
+    by_id = []
+    for chunk in chunks(usable["external_id"].drop_nulls().to_list()):
+        by_id += Deal.objects.filter(external_id__in=chunk).values_list("external_id", "pk")
+    usable = usable.join(
+        pl.DataFrame(by_id, schema={"external_id": pl.String, DEAL_ID: pl.Int64}, orient="row"),
+        on="external_id",
+        how="left",
+    ).with_columns(pl.col(DEAL_ID).is_not_null().alias(BY_ID))
     rows = []
-    for chunk in chunks(usable[CONTACT_ID].unique().to_list()):
+    for chunk in chunks(usable.filter(~pl.col(BY_ID))[CONTACT_ID].unique().to_list()):
         rows += (
             Deal.objects.filter(contact_id__in=chunk)
             .annotate(n=Lower("name"), d=TruncDate("created_at", tzinfo=UTC))
             .order_by("pk")
-            .values_list("contact_id", "n", "d", "pk")
+            .values_list("contact_id", "n", "d", "pk", "external_id")
         )
-    schema = {CONTACT_ID: pl.Int64, "_name_key": pl.String, "_day": pl.Date, DEAL_ID: pl.Int64}
+    schema = {CONTACT_ID: pl.Int64, "_name_key": pl.String, "_day": pl.Date,
+              "_found": pl.Int64, "_found_id": pl.String}  # fmt: skip
     existing = pl.DataFrame(rows, schema=schema, orient="row")
+    rest = usable.filter(~pl.col(BY_ID)).select(LINE, CONTACT_ID, "_name_key", "_day",
+                                                "external_id", "created_at_raw")  # fmt: skip
     dated_key, undated_key = [CONTACT_ID, "_name_key", "_day"], [CONTACT_ID, "_name_key"]
-    dated = usable.filter(pl.col("created_at_raw").is_not_null()).join(
-        existing.unique(dated_key, keep="first", maintain_order=True), on=dated_key, how="left"
+    dated = rest.filter(pl.col("created_at_raw").is_not_null()).join(
+        existing, on=dated_key, how="inner"
     )
-    undated = usable.filter(pl.col("created_at_raw").is_null()).join(
-        existing.drop("_day").unique(undated_key, keep="first", maintain_order=True),
-        on=undated_key,
-        how="left",
+    undated = rest.filter(pl.col("created_at_raw").is_null()).join(
+        existing.drop("_day"), on=undated_key, how="inner"
     )
-    return pl.concat([dated, undated]).sort(LINE)
+    found = (
+        pl.concat(
+            [
+                dated.select(LINE, "external_id", "_found", "_found_id"),
+                undated.select(LINE, "external_id", "_found", "_found_id"),
+            ]
+        )  # fmt: skip
+        .filter(pl.col("external_id").is_null() | pl.col("_found_id").is_null())
+        .sort(LINE, "_found")
+        .unique(LINE, keep="first", maintain_order=True)
+        .select(LINE, pl.col("_found").alias(DEAL_ID))
+    )
+    return usable.update(found, on=LINE, how="left")
 
 
 @dataclass
@@ -304,7 +345,7 @@ MOVE_SCHEMA = {
     "lost_at": pl.Datetime("us", "UTC"),
 }
 UPDATABLE = ("amount", "currency", "stage", "won_at", "lost_at", "lost_reason", "owner_id",
-             "expected_close_on")  # fmt: skip
+             "expected_close_on", "external_id", "attributes")  # fmt: skip
 
 
 def _changes(matched: pl.DataFrame, *, replace: bool) -> Changes:
@@ -327,10 +368,15 @@ def _changes(matched: pl.DataFrame, *, replace: bool) -> Changes:
             "expected_close_on": row["expected_close_on"],
         }
         before = {f: getattr(deal, f) for f in UPDATABLE}
+        before["attributes"] = dict(deal.attributes or {})
         for name, value in given.items():
             empty = getattr(deal, name) in (None, "", Decimal(0))
             if value is not None and (replace or empty):
                 setattr(deal, name, value)
+        deal.external_id = deal.external_id or row["external_id"]
+        deal.attributes = merged_attributes(
+            before["attributes"], row_attributes(row), replace=replace
+        )
         if replace and row["_stage_given"]:
             deal.stage, deal.won_at, deal.lost_at = row["stage"], row["won_at"], row["lost_at"]
             if deal.stage != LOST:
@@ -395,6 +441,8 @@ def _insert(new: pl.DataFrame, job_id: int, tick) -> None:
                     won_at=row["won_at"],
                     lost_at=row["lost_at"],
                     lost_reason=(row["lost_reason"] or "")[:REASON_LENGTH],
+                    external_id=row["external_id"],
+                    attributes=row_attributes(row),
                     created_at=row["created_at"] or now,
                 )
                 for row in rows

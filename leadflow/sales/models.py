@@ -44,6 +44,9 @@ class Deal(models.Model):
     won_at = models.DateTimeField(null=True, blank=True)
     lost_at = models.DateTimeField(null=True, blank=True)
     lost_reason = models.CharField(max_length=200, blank=True)
+    # The opportunity's id in the CRM it came from: what a re-import matches first.
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

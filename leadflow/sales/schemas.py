@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import AfterValidator
@@ -62,6 +62,8 @@ class DealOut(Schema):
     won_at: datetime | None
     lost_at: datetime | None
     lost_reason: str
+    external_id: str | None = Field(description="The deal's id in the CRM it came from.")
+    attributes: dict[str, Any] = Field(description="Custom attributes, e.g. from an import.")
     created_at: datetime
     updated_at: datetime
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from leadflow.acquisition.models import DuplicatePolicy, ImportJob, ImportKind
 from leadflow.acquisition.pipeline.batches import chunks
-from leadflow.acquisition.pipeline.mapping import SKIP, apply_mapping, plan_mapping
+from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.read import LINE, Table, read_table
 from leadflow.acquisition.pipeline.rejects import write_rejects
 from leadflow.acquisition.pipeline.validate import REASON
@@ -80,8 +80,6 @@ class ImportReport:
     campaigns_created: list[str] = field(default_factory=list)
     companies_created: int = 0
     vendors_created: list[str] = field(default_factory=list)
-    # Columns a kind has nowhere to keep (companies, deals and spend have no custom attributes).
-    columns_not_imported: list[str] = field(default_factory=list)
     # What a kind did besides creating its rows, by name: e.g. "contacts made customers".
     details: dict[str, Any] = field(default_factory=dict)
     vendor: str | None = None
@@ -162,12 +160,6 @@ def read_mapped(job_run: ImportRun, kind: str) -> tuple[Table, pl.DataFrame]:
     report.encoding, report.delimiter = table.encoding, table.delimiter
     plan = plan_mapping(table.headers, options.mapping, kind=kind)
     report.mapping = plan
-    explicit = {column.strip().casefold() for column in options.mapping}
-    report.columns_not_imported = [
-        header
-        for header, target in plan.items()
-        if target == SKIP and header.casefold() not in explicit
-    ]
     report.rows_read = table.frame.height
     return table, apply_mapping(table.frame, plan, kind=kind)
 

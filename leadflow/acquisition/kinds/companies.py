@@ -1,11 +1,12 @@
-"""Companies: an old CRM's accounts or a firmographic list, matched by domain, then by name.
+"""Companies: an old CRM's accounts or a firmographic list, matched by id, domain, then name.
 
-A row is the same company as one we have when its domain is that company's domain, or
-else when its name is (case-insensitively) and one of the two has no domain: "Acme" with
-acme.com and "Acme" with acme.de are two companies. `--on-duplicate update` lets the file's
-non-empty values replace what is stored; `merge` only fills what is empty; `skip` leaves
-the company alone. Company has no custom attributes, so other columns are listed in the
-report as not imported.
+A row is the same company as one we have when its `external_id` is that company's; else
+when its domain is that company's domain; else when its name is (case-insensitively) and
+neither two domains nor two external ids tell them apart: "Acme" with acme.com and "Acme"
+with acme.de are two companies. `--on-duplicate update` lets the file's non-empty values
+replace what is stored; `merge` only fills what is empty; `skip` leaves the company alone.
+An external id is only ever filled, never replaced: it is what the next import matches by.
+Columns with no field of their own are kept in the company's custom attributes.
 """
 
 import polars as pl
@@ -21,6 +22,7 @@ from leadflow.acquisition.kinds.base import (
     report_rejects,
 )
 from leadflow.acquisition.models import DuplicatePolicy
+from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attributes
 from leadflow.acquisition.pipeline.normalise import COUNTRY_TABLE
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 from leadflow.acquisition.pipeline.validate import (
@@ -36,10 +38,13 @@ BATCH_SIZE = 1000
 FIELDS = ("name", "domain", "industry", "size", "country")
 MISSING_NAME = "missing name"
 INVALID_DATE = "created_at is not a date"
-MAX_LENGTHS = {"name": 200, "industry": 100}
+MAX_LENGTHS = {"name": 200, "industry": 100, "external_id": 100}
 MATCH_ID = "_company_id"
+MATCHED_BY = "_matched_by"
 MAX_SIZE = 2_147_483_647  # Company.size is a PositiveIntegerField
-DUPLICATE_KEY = "_key"
+MATCH_RANK = {"id": 0, "domain": 1, "name": 2}  # the row that found a company most surely
+OTHER_ID = "external id differs from the company matched by domain or name (kept the stored one)"
+DOMAIN_TAKEN = "domain belongs to another company (left unchanged)"
 
 
 def run(job_run: ImportRun) -> None:
@@ -58,34 +63,47 @@ def run(job_run: ImportRun) -> None:
     )
     usable, rejected = split_rejects(rows)
     report_rejects(job_run, rejected, table.frame)
-    report.warnings = {
+    warnings = {
         "domain not understood (left empty)": _unread(usable, "domain"),
         "size not understood (left empty)": _unread(usable, "size"),
         "country not recognised (left empty)": _unread(usable, "country"),
     }
 
-    usable = usable.with_columns(
-        pl.coalesce(pl.col("domain"), pl.lit("name:") + pl.col("name").str.to_uppercase()).alias(
-            DUPLICATE_KEY
-        )
+    # One row per company: an external id names one, else a domain, else a name; and a
+    # domain is one company's whatever ids the rows give (it is unique).
+    key = pl.coalesce(
+        pl.lit("id:") + pl.col("external_id"),
+        pl.lit("domain:") + pl.col("domain"),
+        pl.lit("name:") + pl.col("name").str.to_uppercase(),
     )
-    first = usable[DUPLICATE_KEY].is_first_distinct()
-    usable = _match(usable.filter(first))
+    distinct = usable.filter(key.is_first_distinct())
+    distinct = distinct.filter(pl.col("domain").is_null() | pl.col("domain").is_first_distinct())
+    usable = _match(distinct)
     # Two rows found the same company of ours by its name: the first is it. A later one with
-    # a domain of its own (the file's domains are distinct by now) is another company; one
-    # without a domain is the same company again.
+    # a domain or an id of its own (the file's are distinct by now) is another company; one
+    # without is the same company again, as is a row that found a company by its domain
+    # or name that another row found by its id.
+    rank = pl.col(MATCHED_BY).replace_strict(MATCH_RANK, default=len(MATCH_RANK))
+    usable = usable.sort(rank, LINE)
     repeated = pl.col(MATCH_ID).is_not_null() & ~pl.col(MATCH_ID).is_first_distinct()
+    its_own = pl.col("domain").is_not_null() | pl.col("external_id").is_not_null()
+    another = repeated & (pl.col(MATCHED_BY) == "name") & its_own
     usable = usable.with_columns(
-        pl.when(repeated & pl.col("domain").is_not_null())
-        .then(None)
-        .otherwise(pl.col(MATCH_ID))
-        .alias(MATCH_ID),
-        (repeated & pl.col("domain").is_null()).alias("_again"),
-    )
-    report.skipped_in_file = int((~first).sum()) + int(usable["_again"].sum())
+        pl.when(another).then(None).otherwise(pl.col(MATCH_ID)).alias(MATCH_ID),
+        (repeated & ~another).alias("_again"),
+    ).sort(LINE)
+    report.skipped_in_file = rows.height - rejected.height - usable.height
+    report.skipped_in_file += int(usable["_again"].sum())
     usable = usable.filter(~pl.col("_again"))
     new = usable.filter(pl.col(MATCH_ID).is_null())
     matched = usable.filter(pl.col(MATCH_ID).is_not_null())
+    warnings[OTHER_ID] = int(
+        matched.select(
+            (pl.col("external_id") != pl.col("_old_external_id")).fill_null(False).sum()
+        ).item()
+    )
+    warnings[DOMAIN_TAKEN] = int(matched["_domain_taken"].sum())
+    report.warnings = warnings
 
     changes = [] if options.on_duplicate == DuplicatePolicy.SKIP else _changes(matched, options)
     report.created, report.updated = new.height, len(changes)
@@ -110,6 +128,7 @@ def _normalise(rows: pl.DataFrame) -> pl.DataFrame:
     rows = rows.with_columns(
         blank_to_null(pl.col("name")).str.replace_all(r"\s+", " ").alias("name"),
         blank_to_null(pl.col("industry")).str.replace_all(r"\s+", " ").alias("industry"),
+        blank_to_null(pl.col("external_id")).alias("external_id"),
         blank_to_null(pl.col("domain")).alias("domain_raw"),
         domain(pl.col("domain")).alias("domain"),
         blank_to_null(pl.col("size")).alias("size_raw"),
@@ -123,46 +142,72 @@ def _normalise(rows: pl.DataFrame) -> pl.DataFrame:
     return parse_dates(rows, ["created_at"])
 
 
-def _existing(rows: list[tuple], key: str) -> pl.DataFrame:
-    schema = {
-        key: pl.String,
-        MATCH_ID: pl.Int64,
-        "_old_name": pl.String,
-        "_old_domain": pl.String,
-        "_old_industry": pl.String,
-        "_old_size": pl.Int64,
-        "_old_country": pl.String,
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row")
+VALUES = ("pk", "external_id", *FIELDS)
+STORED_SCHEMA = {
+    MATCH_ID: pl.Int64,
+    "_old_external_id": pl.String,
+    "_old_name": pl.String,
+    "_old_domain": pl.String,
+    "_old_industry": pl.String,
+    "_old_size": pl.Int64,
+    "_old_country": pl.String,
+}
+
+
+def _stored_by(key: str, lookup: str, values: list[str]) -> pl.DataFrame:
+    """The companies whose `lookup` is one of `values`, keyed by that value as `key`."""
+    found = []
+    companies = Company.objects.annotate(_upper=Upper("name")).order_by("pk")
+    for chunk in chunks(values):
+        found += companies.filter(**{f"{lookup}__in": chunk}).values_list(lookup, *VALUES)
+    return pl.DataFrame(found, schema={key: pl.String, **STORED_SCHEMA}, orient="row")
+
+
+def _found(rows: pl.DataFrame, stored: pl.DataFrame, on: str, how: str) -> pl.DataFrame:
+    """The rows that found a company (the first, by pk) through `on`, marked `how`."""
+    return (
+        rows.select(LINE, on)
+        .join(stored, on=on, how="inner")
+        .unique(LINE, keep="first", maintain_order=True)
+        .drop(on)
+        .with_columns(pl.lit(how).alias(MATCHED_BY))
+    )
 
 
 def _match(usable: pl.DataFrame) -> pl.DataFrame:
-    """Adds MATCH_ID and the matched company's current values (`_old_<field>`)."""
-    values = ("pk", "name", "domain", "industry", "size", "country")
-    by_domain = []
-    for chunk in chunks(usable["domain"].drop_nulls().to_list()):
-        by_domain += Company.objects.filter(domain__in=chunk).values_list("domain", *values)
-    matched = usable.join(_existing(by_domain, "domain"), on="domain", how="left")
-    names = matched.filter(pl.col(MATCH_ID).is_null())["name"].str.to_uppercase().unique()
-    by_name = []
-    for chunk in chunks(names.to_list()):
-        by_name += (
-            Company.objects.annotate(u=Upper("name"))
-            .filter(u__in=chunk)
-            .order_by("pk")
-            .values_list("u", *values)
-        )
-    candidates = _existing(by_name, "_upper")
-    unmatched = (
-        matched.filter(pl.col(MATCH_ID).is_null())
-        .select(LINE, "domain", pl.col("name").str.to_uppercase().alias("_upper"))
-        .join(candidates, on="_upper", how="inner")
-        .filter(pl.col("domain").is_null() | pl.col("_old_domain").is_null())
-        .sort(LINE, MATCH_ID)
-        .unique(LINE, keep="first", maintain_order=True)
-        .drop("domain", "_upper")
+    """Adds MATCH_ID, MATCHED_BY (id, domain or name), the matched company's current values
+    (`_old_<field>`) and `_domain_taken` (the row's domain is another company's)."""
+    usable = usable.with_columns(
+        pl.lit(None, dtype=pl.String).alias(MATCHED_BY),
+        *(pl.lit(None, dtype=dtype).alias(column) for column, dtype in STORED_SCHEMA.items()),
     )
-    return matched.update(unmatched, on=LINE, how="left")
+    by_id = _stored_by("external_id", "external_id", usable["external_id"].drop_nulls().to_list())
+    usable = usable.update(_found(usable, by_id, "external_id", "id"), on=LINE, how="left")
+
+    by_domain = _stored_by("domain", "domain", usable["domain"].drop_nulls().to_list())
+    unmatched = usable.filter(pl.col(MATCH_ID).is_null())
+    usable = usable.update(_found(unmatched, by_domain, "domain", "domain"), on=LINE, how="left")
+    owners = by_domain.select("domain", pl.col(MATCH_ID).alias("_owner"))
+    usable = usable.join(owners, on="domain", how="left").with_columns(
+        (pl.col("_owner").is_not_null() & (pl.col("_owner") != pl.col(MATCH_ID)))
+        .fill_null(False)
+        .alias("_domain_taken")
+    )
+
+    unmatched = usable.filter(pl.col(MATCH_ID).is_null()).with_columns(
+        pl.col("name").str.to_uppercase().alias("_upper")
+    )
+    by_name = _stored_by("_upper", "_upper", unmatched["_upper"].unique().to_list())
+    candidates = (
+        unmatched.select(LINE, "_upper", "domain", "external_id")
+        .join(by_name, on="_upper", how="inner")
+        .filter(pl.col("domain").is_null() | pl.col("_old_domain").is_null())
+        .filter(pl.col("external_id").is_null() | pl.col("_old_external_id").is_null())
+        .drop("domain", "external_id")
+        .sort(LINE, MATCH_ID)
+    )
+    usable = usable.update(_found(unmatched, candidates, "_upper", "name"), on=LINE, how="left")
+    return usable.drop("_owner").sort(LINE)
 
 
 def _stored(value):
@@ -172,13 +217,24 @@ def _stored(value):
 def _changes(matched: pl.DataFrame, options) -> list[Company]:
     """The matched companies that change, with their new values (update or merge)."""
     replace = options.on_duplicate == DuplicatePolicy.UPDATE
+    attributes = {}
+    for chunk in chunks(matched[MATCH_ID].to_list()):
+        attributes.update(Company.objects.filter(pk__in=chunk).values_list("pk", "attributes"))
     changed = []
     for row in matched.iter_rows(named=True):
+        if row["_domain_taken"]:
+            row["domain"] = None
         values = {}
         for field in FIELDS:
             new, old = row[field], _stored(row[f"_old_{field}"])
             values[field] = old if new is None or (old is not None and not replace) else new
-        if any(values[f] != _stored(row[f"_old_{f}"]) for f in FIELDS):
+        values["external_id"] = row["_old_external_id"] or row["external_id"]
+        stored = attributes[row[MATCH_ID]] or {}
+        values["attributes"] = merged_attributes(stored, row_attributes(row), replace=replace)
+        unchanged = all(values[f] == _stored(row[f"_old_{f}"]) for f in FIELDS) and (
+            values["external_id"] == row["_old_external_id"] and values["attributes"] == stored
+        )
+        if not unchanged:
             values["industry"] = values["industry"] or ""
             values["country"] = values["country"] or ""
             changed.append(Company(pk=row[MATCH_ID], **values))
@@ -196,6 +252,8 @@ def _insert(new: pl.DataFrame, tick) -> None:
                     industry=row["industry"] or "",
                     size=row["size"],
                     country=row["country"] or "",
+                    external_id=row["external_id"],
+                    attributes=row_attributes(row),
                     created_at=row["created_at"] or now,
                 )
                 for row in batch.iter_rows(named=True)
@@ -210,6 +268,6 @@ def _update(changes: list[Company], tick) -> None:
     for batch in chunks(changes, BATCH_SIZE):
         for company in batch:
             company.updated_at = now
-        Company.objects.bulk_update(batch, [*FIELDS, "updated_at"])
+        Company.objects.bulk_update(batch, [*FIELDS, "external_id", "attributes", "updated_at"])
         if tick:
             tick(len(batch))

@@ -14,7 +14,8 @@ amount (ad platforms revise their last days); see `_revisions`.
 
 Campaigns, vendors and channels the file names that do not exist yet are created and
 listed in the report; a new campaign without a channel goes under "Unassigned" (kind
-"other"), to be moved to its real channel later.
+"other"), to be moved to its real channel later. Other columns (clicks, impressions,
+results) are kept in the spend entry's attributes.
 """
 
 from collections import defaultdict
@@ -27,6 +28,7 @@ from django.db.models.functions import Upper
 from leadflow.acquisition.kinds.base import (
     UNASSIGNED_CHANNEL,
     ImportRun,
+    chunks,
     ensure_unassigned_channel,
     ensure_vendors,
     first_reason,
@@ -37,7 +39,11 @@ from leadflow.acquisition.kinds.base import (
 )
 from leadflow.acquisition.models import DuplicatePolicy
 from leadflow.acquisition.pipeline import load
-from leadflow.acquisition.pipeline.mapping import currency_in_header
+from leadflow.acquisition.pipeline.mapping import (
+    currency_in_header,
+    merged_attributes,
+    row_attributes,
+)
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 from leadflow.acquisition.pipeline.validate import FIELD_TOO_LONG, TOO_MANY_FIELDS, split_rejects
 from leadflow.acquisition.pipeline.values import (
@@ -109,7 +115,7 @@ def run(job_run: ImportRun) -> None:
     usable = usable.filter(first)
     existing = _existing(usable)
     new = usable.join(existing.unique(KEY), on=KEY, how="anti", nulls_equal=True)
-    changed = pl.DataFrame(schema={SPEND_ID: pl.Int64, CENTS: pl.Int64, "note": pl.String})
+    changed = new.clear().with_columns(pl.lit(None, dtype=pl.Int64).alias(SPEND_ID))
     if options.on_duplicate == DuplicatePolicy.UPDATE:
         new, changed = _revisions(usable, new, existing)
     report.created, report.updated = new.height, changed.height
@@ -132,7 +138,8 @@ def _revisions(
     Ad platforms revise the last days' figures, so a weekly "last 30 days" export repeats a
     day with another amount. A row is such a revision when its day, campaign, vendor and
     currency are those of exactly one spend row of ours and of no other row of the file;
-    that row's amount (and note) is replaced. Anything less clear-cut is new spend.
+    that row's amount (and note, and the attributes the row gives) is replaced. Anything
+    less clear-cut is new spend.
     """
     one = pl.len().over(SLOT) == 1
     single_in_file = usable.filter(one).select(SLOT)
@@ -141,15 +148,25 @@ def _revisions(
         single_booked, on=SLOT, how="inner", nulls_equal=True
     )
     new = new.join(revised.select(LINE), on=LINE, how="anti")
-    return new, revised.select(SPEND_ID, CENTS, "note")
+    return new, revised
 
 
 def _revise(changed: pl.DataFrame) -> None:
+    stored = {}
+    for chunk in chunks(changed[SPEND_ID].to_list()):
+        stored.update(Spend.objects.filter(pk__in=chunk).values_list("pk", "attributes"))
     revised = [
-        Spend(pk=pk, amount=Decimal(cents) / 100, note=note or "")
-        for pk, cents, note in changed.rows()
+        Spend(
+            pk=row[SPEND_ID],
+            amount=Decimal(row[CENTS]) / 100,
+            note=row["note"] or "",
+            attributes=merged_attributes(
+                stored[row[SPEND_ID]] or {}, row_attributes(row), replace=True
+            ),
+        )
+        for row in changed.iter_rows(named=True)
     ]
-    Spend.objects.bulk_update(revised, ["amount", "note"], batch_size=BATCH_SIZE)
+    Spend.objects.bulk_update(revised, ["amount", "note", "attributes"], batch_size=BATCH_SIZE)
 
 
 def _normalise(rows: pl.DataFrame, options, header_currency: str | None) -> pl.DataFrame:
@@ -248,6 +265,7 @@ def _load(new: pl.DataFrame, options, report, tick) -> None:
                     campaign=campaigns.get(row["campaign"].casefold()) if row["campaign"] else None,
                     vendor=vendors.get(row["vendor"].casefold()) if row["vendor"] else None,
                     note=row["note"] or "",
+                    attributes=row_attributes(row),
                 )
                 for row in batch.iter_rows(named=True)
             ]

@@ -124,14 +124,6 @@ def _aware(value: datetime | None) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _attributes(row: dict) -> dict:
-    return {
-        key.removeprefix(ATTR_PREFIX): value
-        for key, value in row.items()
-        if key.startswith(ATTR_PREFIX) and value not in (None, "")
-    }
-
-
 # Columns written for a new contact, in the order of `contact_rows`. Everything without a
 # database default is given, so PostgreSQL's COPY and SQLite's INSERT write the same row
 # that Contact(...).save() would.
@@ -165,7 +157,7 @@ def _ids_for(values: pl.Series, ids: dict[str, int | None], key) -> pl.Series:
 
 
 def _attributes_json(frame: pl.DataFrame) -> pl.Expr:
-    """The row's `attr.*` cells as a JSON object, leaving out empty ones (as `_attributes`)."""
+    """The row's `attr.*` cells as a JSON object without the empty ones (`row_attributes`)."""
     members = []
     for column in frame.columns:
         if not column.startswith(ATTR_PREFIX):

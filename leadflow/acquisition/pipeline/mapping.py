@@ -1,9 +1,9 @@
 """Stage 2, mapping: which file column feeds which field of the kind being imported.
 
 Columns are matched by name and common synonyms; `--map "Column=field"` overrides; any
-column left over is kept as a custom attribute `attr.<slug of its header>` where the kind
-has somewhere to keep it (a contact's attributes, an activity's data), and dropped
-(mapped to `skip`, and listed by the report) where it has not (companies, deals, spend).
+column left over is kept as a custom attribute `attr.<slug of its header>` (a contact's,
+company's, deal's or spend entry's attributes, an activity's data) unless it is mapped to
+`skip`.
 A header that names a currency in brackets, "Amount spent (USD)", is matched without it.
 """
 
@@ -101,6 +101,8 @@ COMPANY_SYNONYMS: dict[str, tuple[str, ...]] = {
              "headcount", "company size", "staff", "employees count"),
     "country": ("country", "country code", "hq country", "nation"),
     "created_at": ("created at", "created", "created date", "date created", "create date"),
+    "external_id": ("external id", "id", "company id", "account id", "organisation id",
+                    "organization id", "record id", "crm id"),
 }  # fmt: skip
 
 DEAL_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -119,6 +121,9 @@ DEAL_SYNONYMS: dict[str, tuple[str, ...]] = {
     "owner": ("owner", "deal owner", "sales rep", "rep", "owner email", "assigned to"),
     "expected_close_on": ("expected close", "expected close date", "expected close on",
                           "expected closing date"),
+    # The deal's own id. "External ID" is exactly this field's name, so it is the deal's;
+    # the contact's is "Contact External ID" or "Contact ID".
+    "external_id": ("deal id", "opportunity id", "record id", "deal external id", "id"),
 }  # fmt: skip
 
 ACTIVITY_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -146,14 +151,15 @@ SPEND_SYNONYMS: dict[str, tuple[str, ...]] = {
     "note": ("note", "notes", "description", "memo", "details", "comment"),
 }  # fmt: skip
 
-# What each kind reads: its fields, their synonyms, and whether a column left over is kept
-# as `attr.NAME` (the kind has somewhere to keep it) or dropped.
-KIND_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]], bool]] = {
-    "contacts": (CONTACT_FIELDS, SYNONYMS, True),
-    "companies": (tuple(COMPANY_SYNONYMS), COMPANY_SYNONYMS, False),
-    "deals": (tuple(DEAL_SYNONYMS), DEAL_SYNONYMS, False),
-    "activities": (tuple(ACTIVITY_SYNONYMS), ACTIVITY_SYNONYMS, True),
-    "spend": (tuple(SPEND_SYNONYMS), SPEND_SYNONYMS, False),
+# What each kind reads: its fields and their synonyms. A column left over is kept as
+# `attr.NAME`: every kind has somewhere to keep it (a contact's, company's, deal's or spend
+# entry's attributes, an activity's data).
+KIND_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
+    "contacts": (CONTACT_FIELDS, SYNONYMS),
+    "companies": (tuple(COMPANY_SYNONYMS), COMPANY_SYNONYMS),
+    "deals": (tuple(DEAL_SYNONYMS), DEAL_SYNONYMS),
+    "activities": (tuple(ACTIVITY_SYNONYMS), ACTIVITY_SYNONYMS),
+    "spend": (tuple(SPEND_SYNONYMS), SPEND_SYNONYMS),
 }
 
 CURRENCY_IN_HEADER = r"\(\s*([A-Za-z]{3})\s*\)"
@@ -172,21 +178,36 @@ def _by_key(synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 
 _BY_KEY = _by_key(SYNONYMS)
-_BY_KEY_OF_KIND = {kind: _by_key(synonyms) for kind, (_, synonyms, _) in KIND_FIELDS.items()}
+_BY_KEY_OF_KIND = {kind: _by_key(synonyms) for kind, (_, synonyms) in KIND_FIELDS.items()}
 
 
 def fields_of(kind: str) -> tuple[str, ...]:
     return KIND_FIELDS[kind][0]
 
 
-def keeps_attributes(kind: str) -> bool:
-    return KIND_FIELDS[kind][2]
-
-
 def currency_in_header(header: str) -> str | None:
     """The currency an ad platform names in a header: "Amount spent (USD)" gives USD."""
     found = re.search(CURRENCY_IN_HEADER, header)
     return found.group(1).upper() if found else None
+
+
+def row_attributes(row: dict) -> dict:
+    """A row's custom attributes: its `attr.*` cells that hold something, by name."""
+    return {
+        key.removeprefix(ATTR_PREFIX): value
+        for key, value in row.items()
+        if key.startswith(ATTR_PREFIX) and value is not None and value != ""
+    }
+
+
+def merged_attributes(stored: dict, given: dict, *, replace: bool) -> dict:
+    """`stored` with the file's attributes: `replace` lets a given value win, otherwise only
+    a name that holds nothing yet is filled."""
+    merged = dict(stored)
+    for key, value in given.items():
+        if replace or merged.get(key) in (None, ""):
+            merged[key] = value
+    return merged
 
 
 def attribute_slug(header: str) -> str:
@@ -199,7 +220,7 @@ def plan_mapping(
     """Header -> field (`email`, `attr.source`, or `skip`), explicit choices first."""
     if kind not in KIND_FIELDS:
         raise InvalidMapping(f"No mapping for imports of {kind}.")
-    known, _, keep = KIND_FIELDS[kind]
+    known, _ = KIND_FIELDS[kind]
     by_key = _BY_KEY_OF_KIND[kind]
     by_name = {h.casefold(): h for h in headers}
     plan: dict[str, str] = {}
@@ -208,12 +229,11 @@ def plan_mapping(
         if header is None:
             raise InvalidMapping(f"--map names a column the file does not have: {column!r}")
         field = field.strip()
-        allowed = field in known or field == SKIP or (keep and field.startswith(ATTR_PREFIX))
+        allowed = field in known or field == SKIP or field.startswith(ATTR_PREFIX)
         if not allowed:
-            extra = "attr.NAME or skip" if keep else "or skip"
             raise InvalidMapping(
                 f"--map {column}={field}: unknown field for {kind}; use one of "
-                f"{', '.join(known)}, {extra}."
+                f"{', '.join(known)}, attr.NAME or skip."
             )
         plan[header] = field
     taken = {f for f in plan.values() if f in known}
@@ -232,7 +252,7 @@ def plan_mapping(
             plan[header] = field
             taken.add(field)
         else:
-            plan[header] = ATTR_PREFIX + attribute_slug(header) if keep else SKIP
+            plan[header] = ATTR_PREFIX + attribute_slug(header)
     fields = [f for f in plan.values() if f != SKIP]
     doubled = sorted({f for f in fields if fields.count(f) > 1})
     if doubled:

@@ -33,7 +33,7 @@ from rapidfuzz.distance import JaroWinkler
 from leadflow.acquisition.dedupe.compare import similarity
 from leadflow.acquisition.dedupe.normalise import clean_text
 from leadflow.acquisition.models import DuplicatePolicy, ImportChangeAction
-from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
+from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX, row_attributes
 from leadflow.acquisition.pipeline.read import LINE
 from leadflow.contacts.normalise import email_flags
 
@@ -833,14 +833,6 @@ def _row_date(row: dict) -> datetime | None:
     return max(dates) if dates else None
 
 
-def _row_attributes(row: dict) -> dict[str, Any]:
-    return {
-        key.removeprefix(ATTR_PREFIX): value
-        for key, value in row.items()
-        if key.startswith(ATTR_PREFIX) and not _empty(value)
-    }
-
-
 FLAG_FIELDS = ("email_is_role", "email_is_disposable")
 
 
@@ -896,7 +888,7 @@ def _plan_one(row: dict, contact: dict, policy: str) -> Change | None:
     values["_old_email"] = before["email"]
     _plan_emails(values, row, update=update)
     del values["_old_email"]
-    for key, value in _row_attributes(row).items():
+    for key, value in row_attributes(row).items():
         if wins(values["attributes"].get(key), value):
             values["attributes"][key] = value
 

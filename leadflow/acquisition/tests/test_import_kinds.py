@@ -119,7 +119,7 @@ def test_each_kind_maps_its_own_synonyms():
     facebook = ["Reporting starts", "Reporting ends", "Campaign name", "Amount spent (USD)"]
     assert plan_mapping(facebook, {}, kind="spend") == {
         "Reporting starts": "spent_on",
-        "Reporting ends": "skip",
+        "Reporting ends": "attr.reporting_ends",
         "Campaign name": "campaign",
         "Amount spent (USD)": "amount",
     }
@@ -148,14 +148,28 @@ def test_each_kind_maps_its_own_synonyms():
 def test_a_field_named_exactly_wins_over_a_synonym():
     # "Email" is a synonym of contact_email, but the column named so is taken first.
     plan = plan_mapping(["Email", "Contact Email"], {}, kind="deals")
-    assert plan == {"Email": "skip", "Contact Email": "contact_email"}
+    assert plan == {"Email": "attr.email", "Contact Email": "contact_email"}
     assert plan_mapping(["ID", "External ID"], {})["External ID"] == "external_id"
 
 
-def test_kinds_without_attributes_refuse_attr_fields():
-    with pytest.raises(Exception, match="unknown field for companies"):
-        plan_mapping(["City"], {"City": "attr.city"}, kind="companies")
-    assert plan_mapping(["City"], {"City": "skip"}, kind="companies") == {"City": "skip"}
+@pytest.mark.parametrize("kind", ["contacts", "companies", "deals", "activities", "spend"])
+def test_every_kind_keeps_a_leftover_column_as_an_attribute_unless_skipped(kind):
+    assert plan_mapping(["Shoe Size"], {}, kind=kind) == {"Shoe Size": "attr.shoe_size"}
+    assert plan_mapping(["City"], {"City": "attr.town"}, kind=kind) == {"City": "attr.town"}
+    assert plan_mapping(["City"], {"City": "skip"}, kind=kind) == {"City": "skip"}
+
+
+def test_a_deal_or_company_file_names_its_own_external_id():
+    deals = plan_mapping(["Opportunity ID", "Contact ID", "Deal Name"], {}, kind="deals")
+    assert deals == {
+        "Opportunity ID": "external_id",
+        "Contact ID": "contact_external_id",
+        "Deal Name": "name",
+    }
+    assert plan_mapping(["Account ID", "Account Name"], {}, kind="companies") == {
+        "Account ID": "external_id",
+        "Account Name": "name",
+    }
 
 
 # --- Bad input, every kind ------------------------------------------------------------------
@@ -197,7 +211,7 @@ def test_companies_come_in_with_their_real_dates(write_list, run_kind):
     report = run_kind(write_list(COMPANIES), "companies")
 
     assert report["mapping"]["Employees"] == "size"
-    assert report["columns_not_imported"] == ["City"]
+    assert report["mapping"]["City"] == "attr.city"
     assert (report["rows_read"], report["created"], report["skipped_in_file"]) == (5, 2, 1)
     assert report["rejected_by_reason"] == {"missing name": 1, "created_at is not a date": 1}
     assert [e["line"] for e in report["reject_examples"]] == [5, 6]
@@ -208,7 +222,9 @@ def test_companies_come_in_with_their_real_dates(write_list, run_kind):
     acme = Company.objects.get(domain="acme.com")
     assert (acme.name, acme.industry, acme.size, acme.country) == ("Acme Inc", "Software", 51, "DE")
     assert acme.created_at == at(2021, 4, 3)
-    assert Company.objects.get(domain="globex.io").size == 1000
+    assert acme.attributes == {"city": "Berlin"}
+    globex = Company.objects.get(domain="globex.io")
+    assert (globex.size, globex.attributes) == (1000, {"city": "Springfield"})
 
 
 @pytest.mark.django_db
@@ -223,6 +239,8 @@ def test_a_company_value_that_cannot_be_read_is_left_empty_and_counted(write_lis
         "domain not understood (left empty)": 1,
         "size not understood (left empty)": 1,
         "country not recognised (left empty)": 1,
+        "external id differs from the company matched by domain or name (kept the stored one)": 0,
+        "domain belongs to another company (left unchanged)": 0,
     }
     acme = Company.objects.get(name="Acme")
     assert (acme.domain, acme.size, acme.country) == (None, None, "")
@@ -260,6 +278,82 @@ def test_companies_match_by_domain_then_name_and_follow_the_policy(write_list, r
     again = run_kind(path, "companies", "--on-duplicate", "update")
     assert (again["created"], again["updated"], again["skipped_in_database"]) == (0, 0, 3)
     assert Company.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_companies_match_by_external_id_first_and_keep_their_attributes(write_list, run_kind):
+    first = run_kind(
+        write_list(
+            "Account ID,Account Name,Website,Tier,Region\n"
+            "A-1,Acme,acme.com,Gold,EMEA\n"
+            "A-2,Acme,,Silver,\n"  # the same name, but its own id: another company
+            "A-1,Acme Again,,,\n"  # the same id again
+        ),
+        "companies",
+    )
+    assert (first["created"], first["skipped_in_file"]) == (2, 1)
+    acme = Company.objects.get(external_id="A-1")
+    assert (acme.name, acme.domain, acme.attributes) == (
+        "Acme",
+        "acme.com",
+        {"tier": "Gold", "region": "EMEA"},
+    )
+    assert Company.objects.get(external_id="A-2").attributes == {"tier": "Silver"}
+
+    # The CRM renamed the account and moved it to another domain: the id still finds it.
+    renamed = write_list("Account ID,Account Name,Website,Tier,Owner\nA-1,Acme Group,acme.io,"
+                         "Platinum,Kim\n")  # fmt: skip
+    merged = run_kind(renamed, "companies", "--on-duplicate", "merge")
+    assert (merged["created"], merged["updated"]) == (0, 1)
+    acme.refresh_from_db()
+    assert (acme.name, acme.domain) == ("Acme", "acme.com")  # merge only fills
+    assert acme.attributes == {"tier": "Gold", "region": "EMEA", "owner": "Kim"}
+
+    updated = run_kind(renamed, "companies", "--on-duplicate", "update")
+    assert updated["updated"] == 1
+    acme.refresh_from_db()
+    assert (acme.name, acme.domain) == ("Acme Group", "acme.io")
+    assert acme.attributes == {"tier": "Platinum", "region": "EMEA", "owner": "Kim"}
+    assert Company.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_an_external_id_is_filled_never_replaced_and_a_taken_domain_is_left(write_list, run_kind):
+    globex = CompanyFactory(name="Globex", domain="globex.io", external_id=None)
+    initech = CompanyFactory(name="Initech", domain="initech.com", external_id="I-9")
+    report = run_kind(
+        write_list(
+            "id,name,domain\n"
+            "G-1,Globex,globex.io\n"  # found by domain: its id is filled
+            "X-5,Initech,initech.com\n"  # found by domain, but that one has an id of its own
+        ),
+        "companies",
+        "--on-duplicate",
+        "update",
+    )
+    assert (report["created"], report["updated"], report["skipped_in_database"]) == (0, 1, 1)
+    assert (
+        report["warnings"][
+            "external id differs from the company matched by domain or name (kept the stored one)"
+        ]
+        == 1
+    )
+    globex.refresh_from_db()
+    initech.refresh_from_db()
+    assert globex.external_id == "G-1"
+    assert initech.external_id == "I-9"
+
+    moved = run_kind(
+        write_list("id,name,domain\nI-9,Initech Corp,globex.io\n"),  # globex.io is Globex's
+        "companies",
+        "--on-duplicate",
+        "update",
+    )
+    assert moved["updated"] == 1
+    assert moved["warnings"]["domain belongs to another company (left unchanged)"] == 1
+    initech.refresh_from_db()
+    assert (initech.name, initech.domain) == ("Initech Corp", "initech.com")
+    assert Company.objects.count() == 2
 
 
 @pytest.mark.django_db
@@ -663,3 +757,73 @@ def test_update_closes_a_deal_won_since_the_last_export(write_list, run_kind, an
     again = run_kind(later, "deals", "--on-duplicate", "update")
     assert (again["updated"], again["skipped_in_database"]) == (0, 1)
     assert Deal.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_deal_is_found_by_its_external_id_first_and_keeps_its_attributes(
+    write_list, run_kind, ann_and_bob
+):
+    header = "Opportunity ID,Contact Email,Deal Name,Amount,Created,Source System,Region\n"
+    first = run_kind(
+        write_list(
+            header + "OPP-1,ann@example.com,Pro,100,2023-01-10,Salesforce,EMEA\n"
+            "OPP-2,ann@example.com,Pro,200,2023-01-10,Salesforce,\n"  # same name, its own id
+            "OPP-1,ann@example.com,Pro again,300,2023-01-11,,\n"  # the same id again
+            ",ann@example.com,Pro,400,2023-01-10,,\n"  # no id: the first Pro of that day
+        ),
+        "deals",
+    )
+    assert (first["created"], first["skipped_in_file"]) == (2, 2)
+    pro = Deal.objects.get(external_id="OPP-1")
+    assert (pro.amount, pro.attributes) == (
+        Decimal("100"),
+        {"source_system": "Salesforce", "region": "EMEA"},
+    )
+    assert Deal.objects.get(external_id="OPP-2").attributes == {"source_system": "Salesforce"}
+
+    # Renamed in the CRM and dated otherwise: the id still finds it.
+    renamed = write_list(header + "OPP-1,ann@example.com,Pro (3 years),900,2023-02-01,,APAC\n")
+    merged = run_kind(renamed, "deals", "--on-duplicate", "merge")  # only fills: nothing
+    assert (merged["created"], merged["updated"], merged["skipped_in_database"]) == (0, 0, 1)
+    pro.refresh_from_db()
+    assert (pro.amount, pro.attributes["region"]) == (Decimal("100"), "EMEA")
+
+    updated = run_kind(renamed, "deals", "--on-duplicate", "update")
+    assert (updated["created"], updated["updated"]) == (0, 1)
+    pro.refresh_from_db()
+    assert (pro.amount, pro.attributes["region"]) == (Decimal("900"), "APAC")
+    assert Deal.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_deal_without_an_id_fills_the_id_of_the_same_deal(write_list, run_kind, ann_and_bob):
+    run_kind(write_list("email,name,created_at\nann@example.com,Renewal,2023-01-10\n"), "deals")
+    report = run_kind(
+        write_list(
+            "external_id,email,name,created_at\n"
+            "R-1,ann@example.com,Renewal,2023-01-10\n"  # the deal we have: its id is filled
+            "R-2,ann@example.com,Renewal,2023-01-10\n"  # another id, the same day: another deal
+        ),
+        "deals",
+        "--on-duplicate",
+        "merge",
+    )
+    assert (report["created"], report["updated"]) == (1, 1)
+    assert sorted(Deal.objects.values_list("external_id", flat=True)) == ["R-1", "R-2"]
+
+
+@pytest.mark.django_db
+def test_spend_keeps_the_exports_other_figures(write_list, run_kind):
+    header = "Day,Campaign,Cost,Clicks,Impressions\n"
+    run_kind(write_list(header + "2024-01-01,Brand,10,4,1000\n"), "spend")
+    spend = Spend.objects.get()
+    assert spend.attributes == {"clicks": "4", "impressions": "1000"}
+
+    revised = write_list(header + "2024-01-01,Brand,12,5,\n")
+    report = run_kind(revised, "spend", "--on-duplicate", "update")
+    assert report["updated"] == 1
+    spend.refresh_from_db()
+    assert (spend.amount, spend.attributes) == (
+        Decimal("12"),
+        {"clicks": "5", "impressions": "1000"},
+    )

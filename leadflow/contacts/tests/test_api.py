@@ -632,7 +632,11 @@ def test_company_crud(call, api_headers):
     assert response.status_code == 201, response.content
     company = response.json()
     assert (company["domain"], company["country"]) == ("acme.example", "DE")
+    assert (company["external_id"], company["attributes"]) == (None, {})
     path = f"/companies/{company['id']}"
+    Company.objects.filter(pk=company["id"]).update(external_id="A-1", attributes={"tier": "1"})
+    got = call("get", path, api_headers).json()
+    assert (got["external_id"], got["attributes"]) == ("A-1", {"tier": "1"})
 
     assert call("get", path, api_headers).json()["name"] == "Acme"
     response = call("patch", path, api_headers, {"industry": "Rockets", "size": None})

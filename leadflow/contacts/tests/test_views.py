@@ -435,6 +435,19 @@ def test_companies_list_search_and_page(admin_client_):
     assert detail.context["contact_total"] == 2
 
 
+def test_a_company_page_shows_its_external_id_and_attributes_escaped(admin_client_):
+    acme = CompanyFactory(
+        name="Acme", external_id="A-1", attributes={"tier": "<b>Gold</b>", "region": "EMEA"}
+    )
+    html = admin_client_.get(reverse("contacts:company", args=[acme.pk])).content.decode()
+    assert "Custom attributes" in html and "A-1" in html and "EMEA" in html
+    assert "&lt;b&gt;Gold&lt;/b&gt;" in html and "<b>Gold</b>" not in html
+
+    plain = CompanyFactory(name="Plain")
+    html = admin_client_.get(reverse("contacts:company", args=[plain.pk])).content.decode()
+    assert "Custom attributes" not in html
+
+
 def test_creating_and_editing_a_company(admin_client_):
     response = admin_client_.post(
         reverse("contacts:company_create"),

@@ -187,8 +187,6 @@ class Command(BaseCommand):
             out(f"  new companies   {r.companies_created}")
         if r.vendors_created:
             out(f"  new vendors     {', '.join(r.vendors_created)}")
-        if r.columns_not_imported:
-            out(f"  not imported    {', '.join(r.columns_not_imported)} (no field to keep them)")
         for name, value in r.details.items():
             if name in ("sheet", "seconds_by_stage"):
                 continue
