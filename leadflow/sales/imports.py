@@ -31,21 +31,23 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import polars as pl
-from django.db import transaction
 from django.db.models.functions import Lower, TruncDate
 from django.utils import timezone
 
 from leadflow.accounts.models import User
 from leadflow.acquisition.kinds.base import (
     CONTACT_ID,
+    FirstSeen,
     ImportRun,
+    MappedChunks,
+    add_counts,
     attach_contacts,
     chunks,
     contact_reason,
     first_reason,
+    mapped_chunks,
     money,
-    read_mapped,
-    report_rejects,
+    writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
 from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attributes
@@ -118,91 +120,126 @@ STAGES = {
 
 
 def run(job_run: ImportRun) -> None:
-    """Read, map, find contacts, validate, deduplicate and load deals."""
+    """Read, map, find contacts, validate, deduplicate and load deals, a chunk at a time;
+    then move the contacts' lifecycle as all of the file's deals went."""
     options, report = job_run.options, job_run.report
-    table, rows = read_mapped(job_run, KIND)
-    rows = attach_contacts(_normalise(rows, options))
+    run = DealsRun(job_run)
+    with mapped_chunks(job_run, KIND) as reader, writing(options):
+        for raw, rows in reader:
+            run.chunk(reader, raw, attach_contacts(_normalise(rows, options)))
+        # A deal won since the last import moves its contact as a new won deal does.
+        moving = pl.concat(run.moving) if run.moving else pl.DataFrame(schema=MOVE_SCHEMA)
+        job_id = None if options.dry_run else job_run.job.pk
+        moves = _stage_moves(moving, write=not options.dry_run, job_id=job_id)
+    report.details.update({**run.details, **moves})
+
+
+class DealsRun:
+    """What a deals import keeps from chunk to chunk: the external ids and keys of the rows
+    kept so far, the deals earlier rows found or created (a later row that finds one again
+    is an in-file duplicate), the counts, and the deals that move their contacts."""
+
+    def __init__(self, job_run: ImportRun) -> None:
+        self.job_run = job_run
+        self.ids, self.keys = FirstSeen(), FirstSeen()
+        self.taken: set[int] = set()
+        self.moving: list[pl.DataFrame] = []
+        self.details = {"won": 0, "lost": 0, "open": 0, "updated deals won": 0,
+                        "updated deals lost": 0}  # fmt: skip
+
+    def chunk(self, reader: MappedChunks, raw: pl.DataFrame, rows: pl.DataFrame) -> None:
+        options, report = self.job_run.options, self.job_run.report
+        usable, rejected = split_rejects(rows.with_columns(_reason(reader.header_width)))
+        reader.reject(rejected, raw)
+        usable, owners_missing = _owners(usable)
+        add_counts(
+            report.warnings,
+            {
+                "owner not found (the contact's owner is the deal's)": owners_missing,
+                "created_at missing (the close date, else the import's time, is used)": int(
+                    usable["created_at_raw"].is_null().sum()
+                ),
+                f"lost_reason longer than {REASON_LENGTH} characters (cut)": int(
+                    (usable["lost_reason"].str.len_chars() > REASON_LENGTH).sum() or 0
+                ),
+            },
+        )
+        usable = usable.with_columns(
+            pl.col("name").str.to_lowercase().alias("_name_key"),
+            pl.col("created_at").dt.date().alias("_day"),
+        )
+        # One row per deal: an external id names one, else its contact, name and day. Two
+        # rows that found the same deal of ours: the one that found it by its id, else the
+        # first, is it; a later one with an id of its own is another deal, one without is
+        # the same again.
+        named = usable.filter(pl.col("external_id").is_not_null())
+        usable = pl.concat(
+            [
+                usable.filter(pl.col("external_id").is_null()),
+                named.filter(self.ids.first(named, pl.col("external_id"))),
+            ]
+        ).sort(LINE)
+        again = ~self.keys.first(usable, pl.struct(CONTACT_ID, "_name_key", "_day"))
+        usable = _match(usable.filter(~(usable["external_id"].is_null() & again)))
+        usable = usable.sort(~pl.col(BY_ID), LINE)
+        repeated = pl.col(DEAL_ID).is_not_null() & (
+            ~pl.col(DEAL_ID).is_first_distinct() | pl.col(DEAL_ID).is_in(list(self.taken))
+        )
+        another = repeated & pl.col("external_id").is_not_null()
+        usable = usable.with_columns(
+            pl.when(another).then(None).otherwise(pl.col(DEAL_ID)).alias(DEAL_ID),
+            (repeated & ~another).alias("_again"),
+        )
+        usable = usable.filter(~pl.col("_again")).sort(LINE)
+        report.skipped_in_file += rows.height - rejected.height - usable.height
+        new = usable.filter(pl.col(DEAL_ID).is_null())
+        matched = usable.filter(pl.col(DEAL_ID).is_not_null())
+        changes = Changes()
+        if options.on_duplicate != DuplicatePolicy.SKIP:
+            changes = _changes(matched, replace=options.on_duplicate == DuplicatePolicy.UPDATE)
+        report.created += new.height
+        report.updated += len(changes.deals)
+        report.skipped_in_database += matched.height - len(changes.deals)
+        add_counts(
+            self.details,
+            {
+                "won": int((new["stage"] == WON).sum()),
+                "lost": int((new["stage"] == LOST).sum()),
+                "open": int(new["stage"].is_in(PIPELINE).sum()),
+                "updated deals won": int((changes.moved["stage"] == WON).sum()),
+                "updated deals lost": int((changes.moved["stage"] == LOST).sum()),
+            },
+        )
+        self.moving += [new.select(changes.moved.columns), changes.moved]
+        self.taken |= set(matched[DEAL_ID].to_list())
+        if not options.dry_run:
+            self.taken |= _insert(new, self.job_run.job.pk)
+            _apply(changes, self.job_run.job.pk)
+
+
+def _reason(header_width: int) -> pl.Expr:
+    """Why a row (its contact attached) cannot be a deal, or null."""
     amount = pl.col("amount")
     closed = pl.col("won_at").is_not_null() | pl.col("lost_at").is_not_null()
     closed_early = (pl.col("won_at") < pl.col("created_at")) | (
         pl.col("lost_at") < pl.col("created_at")
     )
-    rows = rows.with_columns(
-        first_reason(
-            (pl.col(FIELD_COUNT) > len(table.headers), TOO_MANY_FIELDS),
-            (contact_reason().is_not_null(), contact_reason()),
-            (pl.col("name").is_null(), MISSING_NAME),
-            (pl.col("stage_raw").is_not_null() & pl.col("stage").is_null(), UNKNOWN_STAGE),
-            (pl.col("_bad_date").is_not_null(), pl.col("_bad_date")),
-            (pl.col("amount_raw").is_not_null() & amount.is_null(), INVALID_AMOUNT),
-            (amount.str.starts_with("-"), NEGATIVE_AMOUNT),
-            (amount_too_large(amount), AMOUNT_TOO_LARGE),
-            (pl.col("currency").is_null(), INVALID_CURRENCY),
-            ((pl.col("stage") == WON) & pl.col("won_at").is_null(), NO_WON_DATE),
-            ((pl.col("stage") == LOST) & pl.col("lost_at").is_null(), NO_LOST_DATE),
-            (closed & closed_early, CLOSED_BEFORE_CREATED),
-            (pl.col("name").str.len_chars() > 200, FIELD_TOO_LONG),
-            (pl.col("external_id").str.len_chars() > 100, FIELD_TOO_LONG),
-        )
+    return first_reason(
+        (pl.col(FIELD_COUNT) > header_width, TOO_MANY_FIELDS),
+        (contact_reason().is_not_null(), contact_reason()),
+        (pl.col("name").is_null(), MISSING_NAME),
+        (pl.col("stage_raw").is_not_null() & pl.col("stage").is_null(), UNKNOWN_STAGE),
+        (pl.col("_bad_date").is_not_null(), pl.col("_bad_date")),
+        (pl.col("amount_raw").is_not_null() & amount.is_null(), INVALID_AMOUNT),
+        (amount.str.starts_with("-"), NEGATIVE_AMOUNT),
+        (amount_too_large(amount), AMOUNT_TOO_LARGE),
+        (pl.col("currency").is_null(), INVALID_CURRENCY),
+        ((pl.col("stage") == WON) & pl.col("won_at").is_null(), NO_WON_DATE),
+        ((pl.col("stage") == LOST) & pl.col("lost_at").is_null(), NO_LOST_DATE),
+        (closed & closed_early, CLOSED_BEFORE_CREATED),
+        (pl.col("name").str.len_chars() > 200, FIELD_TOO_LONG),
+        (pl.col("external_id").str.len_chars() > 100, FIELD_TOO_LONG),
     )
-    usable, rejected = split_rejects(rows)
-    report_rejects(job_run, rejected, table.frame)
-    usable, owners_missing = _owners(usable)
-    report.warnings = {
-        "owner not found (the contact's owner is the deal's)": owners_missing,
-        "created_at missing (the close date, else the import's time, is used)": int(
-            usable["created_at_raw"].is_null().sum()
-        ),
-        f"lost_reason longer than {REASON_LENGTH} characters (cut)": int(
-            (usable["lost_reason"].str.len_chars() > REASON_LENGTH).sum() or 0
-        ),
-    }
-
-    usable = usable.with_columns(
-        pl.col("name").str.to_lowercase().alias("_name_key"),
-        pl.col("created_at").dt.date().alias("_day"),
-    )
-    # One row per deal: an external id names one, else its contact, name and day. Two rows
-    # that found the same deal of ours: the one that found it by its id, else the first, is
-    # it; a later one with an id of its own is another deal, one without is the same again.
-    usable = usable.filter(
-        pl.col("external_id").is_null() | pl.col("external_id").is_first_distinct()
-    )
-    again = ~pl.struct(CONTACT_ID, "_name_key", "_day").is_first_distinct()
-    usable = _match(usable.filter(~(pl.col("external_id").is_null() & again)))
-    usable = usable.sort(~pl.col(BY_ID), LINE)
-    repeated = pl.col(DEAL_ID).is_not_null() & ~pl.col(DEAL_ID).is_first_distinct()
-    another = repeated & pl.col("external_id").is_not_null()
-    usable = usable.with_columns(
-        pl.when(another).then(None).otherwise(pl.col(DEAL_ID)).alias(DEAL_ID),
-        (repeated & ~another).alias("_again"),
-    )
-    usable = usable.filter(~pl.col("_again")).sort(LINE)
-    report.skipped_in_file = rows.height - rejected.height - usable.height
-    new = usable.filter(pl.col(DEAL_ID).is_null())
-    matched = usable.filter(pl.col(DEAL_ID).is_not_null())
-    changes = Changes()
-    if options.on_duplicate != DuplicatePolicy.SKIP:
-        changes = _changes(matched, replace=options.on_duplicate == DuplicatePolicy.UPDATE)
-    report.created, report.updated = new.height, len(changes.deals)
-    report.skipped_in_database = matched.height - report.updated
-    report.details = {
-        "won": int((new["stage"] == WON).sum()),
-        "lost": int((new["stage"] == LOST).sum()),
-        "open": int(new["stage"].is_in(PIPELINE).sum()),
-        "updated deals won": int((changes.moved["stage"] == WON).sum()),
-        "updated deals lost": int((changes.moved["stage"] == LOST).sum()),
-    }
-    # A deal won since the last import moves its contact as a new won deal does.
-    moving = pl.concat([new.select(changes.moved.columns), changes.moved])
-    if options.dry_run:
-        report.details.update(_stage_moves(moving, write=False, job_id=None))
-        return
-    tick = job_run.progress(new.height + len(changes.deals)) if job_run.progress else None
-    with transaction.atomic():
-        _insert(new, job_run.job.pk, tick)
-        _apply(changes, job_run.job.pk, tick)
-        report.details.update(_stage_moves(moving, write=True, job_id=job_run.job.pk))
 
 
 def _normalise(rows: pl.DataFrame, options) -> pl.DataFrame:
@@ -405,7 +442,7 @@ def _closing_activity(deal, row: dict) -> list[Activity]:
                      occurred_at=deal.lost_at, data=data)]  # fmt: skip
 
 
-def _apply(changes: Changes, job_id: int, tick) -> None:
+def _apply(changes: Changes, job_id: int) -> None:
     now = timezone.now()
     for deal in changes.deals:
         deal.updated_at = now
@@ -413,12 +450,12 @@ def _apply(changes: Changes, job_id: int, tick) -> None:
         activity.data["import_job"] = job_id
     Deal.objects.bulk_update(changes.deals, [*UPDATABLE, "updated_at"], batch_size=BATCH_SIZE)
     bulk_record_activities(changes.activities)
-    if tick:
-        tick(len(changes.deals))
 
 
-def _insert(new: pl.DataFrame, job_id: int, tick) -> None:
+def _insert(new: pl.DataFrame, job_id: int) -> set[int]:
+    """Creates the new deals and their activities; the deals' ids."""
     now = timezone.now()
+    created = set()
     for batch in new.iter_slices(BATCH_SIZE):
         rows = list(batch.iter_rows(named=True))
         contacts = {
@@ -449,8 +486,8 @@ def _insert(new: pl.DataFrame, job_id: int, tick) -> None:
             ]
         )
         bulk_record_activities(_activities(deals, rows, job_id))
-        if tick:
-            tick(len(deals))
+        created |= {deal.pk for deal in deals}
+    return created
 
 
 def _activities(deals, rows: list[dict], job_id: int) -> list[Activity]:

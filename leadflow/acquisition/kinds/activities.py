@@ -22,25 +22,29 @@ touch on its timeline.
 import hashlib
 import json
 import re
+from collections import Counter
 from datetime import datetime
 
 import polars as pl
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from leadflow.acquisition.kinds.base import (
     CONTACT_ID,
     UNASSIGNED_CHANNEL,
+    FirstSeen,
     ImportRun,
+    MappedChunks,
+    add_counts,
+    add_names,
     attach_contacts,
     chunks,
     contact_reason,
     ensure_unassigned_channel,
     first_reason,
+    mapped_chunks,
     missing_names,
-    read_mapped,
-    report_rejects,
+    writing,
 )
 from leadflow.acquisition.pipeline import load
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
@@ -104,64 +108,81 @@ KIND_TABLE = {
 
 
 def run(job_run: ImportRun) -> None:
-    """Read, map, find contacts, validate, deduplicate and load activities."""
-    options, report = job_run.options, job_run.report
-    table, rows = read_mapped(job_run, KIND)
-    rows = parse_dates(rows, ["occurred_at"]).with_columns(
-        blank_to_null(pl.col("kind")).alias("kind_raw"),
-        *[
-            pl.coalesce(
-                blank_to_null(pl.col(c)).str.replace_all(r"\s+", " "),
-                pl.lit(default, dtype=pl.String),
-            ).alias(c)
-            for c, default in (("channel", options.channel), ("campaign", options.campaign))
-        ],
-    )
-    kind_key = pl.col("kind_raw").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", " ")
-    kind_key = kind_key.str.strip_chars()
-    rows = rows.with_columns(
-        kind_key.replace_strict(KIND_TABLE, default=K.CUSTOM.value, return_dtype=pl.String).alias(
-            "kind"
-        ),
-        kind_key.is_in(list(KIND_TABLE)).alias("_known_kind"),
-    )
-    rows = attach_contacts(rows)
-    too_long = pl.any_horizontal(pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items())
-    rows = rows.with_columns(
-        first_reason(
-            (pl.col(FIELD_COUNT) > len(table.headers), TOO_MANY_FIELDS),
-            (contact_reason().is_not_null(), contact_reason()),
-            (pl.col("kind_raw").is_null(), MISSING_KIND),
-            (pl.col("occurred_at_raw").is_null(), MISSING_DATE),
-            (pl.col("occurred_at").is_null(), INVALID_DATE),
-            (too_long, FIELD_TOO_LONG),
-        )
-    )
-    usable, rejected = split_rejects(rows)
-    report_rejects(job_run, rejected, table.frame)
-    report.warnings = {
-        "kind not recognised (kept as a custom activity)": int((~usable["_known_kind"]).sum())
-    }
+    """Read, map, find contacts, validate, deduplicate and load activities, a chunk at a
+    time."""
+    run = ActivitiesRun(job_run)
+    with mapped_chunks(job_run, KIND) as reader, writing(job_run.options):
+        for raw, rows in reader:
+            run.chunk(reader, raw, rows)
+    job_run.report.details["by_kind"] = dict(sorted(run.by_kind.items()))
 
-    attributes = [c for c in usable.columns if c.startswith(ATTR_PREFIX)]
-    data = [_data(row, attributes) for row in usable.iter_rows(named=True)]
-    usable = usable.with_columns(
-        pl.Series(HASH, [_hash(d) for d in data], dtype=pl.String),
-        pl.Series("_data", [json.dumps(d) for d in data], dtype=pl.String),
-    )
-    key = [CONTACT_ID, "kind", "occurred_at", HASH]
-    first = usable.select(pl.struct(key).is_first_distinct()).to_series()
-    report.skipped_in_file = int((~first).sum())
-    usable = usable.filter(first)
-    new = usable.join(_existing(usable), on=key, how="anti")
-    report.created, report.skipped_in_database = new.height, usable.height - new.height
-    report.details = {"by_kind": dict(sorted(new.group_by("kind").len().rows()))}
-    if options.dry_run:
-        _plan_names(new, report)
-        return
-    tick = job_run.progress(new.height) if job_run.progress else None
-    with transaction.atomic():
-        _load(new, job_run, tick)
+
+class ActivitiesRun:
+    """What an activities import keeps from chunk to chunk: the keys of the rows kept so
+    far, the count by kind, and the first touches it gave (a later chunk's earlier touch
+    replaces one)."""
+
+    def __init__(self, job_run: ImportRun) -> None:
+        self.job_run = job_run
+        self.seen = FirstSeen()
+        self.by_kind: Counter[str] = Counter()
+        self.first_touches: dict[int, datetime] = {}
+
+    def chunk(self, reader: MappedChunks, raw: pl.DataFrame, rows: pl.DataFrame) -> None:
+        options, report = self.job_run.options, self.job_run.report
+        rows = parse_dates(rows, ["occurred_at"]).with_columns(
+            blank_to_null(pl.col("kind")).alias("kind_raw"),
+            *[
+                pl.coalesce(
+                    blank_to_null(pl.col(c)).str.replace_all(r"\s+", " "),
+                    pl.lit(default, dtype=pl.String),
+                ).alias(c)
+                for c, default in (("channel", options.channel), ("campaign", options.campaign))
+            ],
+        )
+        kind_key = pl.col("kind_raw").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", " ")
+        kind_key = kind_key.str.strip_chars()
+        rows = rows.with_columns(
+            kind_key.replace_strict(
+                KIND_TABLE, default=K.CUSTOM.value, return_dtype=pl.String
+            ).alias("kind"),
+            kind_key.is_in(list(KIND_TABLE)).alias("_known_kind"),
+        )
+        rows = attach_contacts(rows)
+        too_long = pl.any_horizontal(pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items())
+        rows = rows.with_columns(
+            first_reason(
+                (pl.col(FIELD_COUNT) > reader.header_width, TOO_MANY_FIELDS),
+                (contact_reason().is_not_null(), contact_reason()),
+                (pl.col("kind_raw").is_null(), MISSING_KIND),
+                (pl.col("occurred_at_raw").is_null(), MISSING_DATE),
+                (pl.col("occurred_at").is_null(), INVALID_DATE),
+                (too_long, FIELD_TOO_LONG),
+            )
+        )
+        usable, rejected = split_rejects(rows)
+        reader.reject(rejected, raw)
+        unknown = int((~usable["_known_kind"]).sum())
+        add_counts(report.warnings, {"kind not recognised (kept as a custom activity)": unknown})
+
+        attributes = [c for c in usable.columns if c.startswith(ATTR_PREFIX)]
+        data = [_data(row, attributes) for row in usable.iter_rows(named=True)]
+        usable = usable.with_columns(
+            pl.Series(HASH, [_hash(d) for d in data], dtype=pl.String),
+            pl.Series("_data", [json.dumps(d) for d in data], dtype=pl.String),
+        )
+        key = [CONTACT_ID, "kind", "occurred_at", HASH]
+        first = self.seen.first(usable, pl.struct(key))
+        report.skipped_in_file += int((~first).sum())
+        usable = usable.filter(first)
+        new = usable.join(_existing(usable), on=key, how="anti")
+        report.created += new.height
+        report.skipped_in_database += usable.height - new.height
+        self.by_kind.update(dict(new.group_by("kind").len().rows()))
+        if options.dry_run:
+            _plan_names(new, report)
+        else:
+            _load(new, self.job_run, self.first_touches)
 
 
 def _data(row: dict, attributes: list[str]) -> dict:
@@ -220,28 +241,28 @@ def _plan_names(new: pl.DataFrame, report) -> None:
     lacking = new.filter(pl.col("campaign").is_in(campaigns) & pl.col("channel").is_null())
     if not lacking.is_empty():
         channels |= set(missing_names(Channel, [UNASSIGNED_CHANNEL]))
-    report.campaigns_created = campaigns
-    report.channels_created = sorted(channels, key=str.casefold)
+    report.campaigns_created = add_names(report.campaigns_created, campaigns)
+    report.channels_created = add_names(report.channels_created, channels)
 
 
-def _load(new: pl.DataFrame, job_run: ImportRun, tick) -> None:
+def _load(new: pl.DataFrame, job_run: ImportRun, first_touches: dict[int, datetime]) -> None:
     report, job = job_run.report, job_run.job
-    channels, report.channels_created = load.ensure_channels(
-        set(new["channel"].drop_nulls().to_list())
-    )
+    channels, created = load.ensure_channels(set(new["channel"].drop_nulls().to_list()))
+    report.channels_created = add_names(report.channels_created, created)
     pairs = set(new.select("campaign", "channel").drop_nulls("campaign").unique().rows())
     unassigned = None
     if missing_names(Campaign, {name for name, channel in pairs if channel is None}):
         unassigned = ensure_unassigned_channel(report)
-    campaigns, report.campaigns_created, more = load.ensure_campaigns(pairs, unassigned)
-    report.channels_created = sorted({*report.channels_created, *more}, key=str.casefold)
+    campaigns, created, more = load.ensure_campaigns(pairs, unassigned)
+    report.campaigns_created = add_names(report.campaigns_created, created)
+    report.channels_created = add_names(report.channels_created, more)
 
     def touch(row: dict) -> tuple:
         campaign = campaigns.get(row["campaign"].casefold()) if row["campaign"] else None
         channel = channels.get(row["channel"].casefold()) if row["channel"] else None
         return channel or (campaign.channel if campaign else None), campaign
 
-    _move_touches(new, touch)
+    _move_touches(new, touch, first_touches)
     for batch in new.iter_slices(BATCH_SIZE):
         activities = []
         for row in batch.iter_rows(named=True):
@@ -258,12 +279,11 @@ def _load(new: pl.DataFrame, job_run: ImportRun, tick) -> None:
                 )
             )
         bulk_record_activities(activities)
-        if tick:
-            tick(batch.height)
 
 
-def _move_touches(new: pl.DataFrame, touch) -> None:
-    """First touch where a contact has none; last touch where the file's is the latest.
+def _move_touches(new: pl.DataFrame, touch, first_touches: dict[int, datetime]) -> None:
+    """First touch where a contact has none (or has the one an earlier chunk of this file
+    gave it, and this chunk's is earlier); last touch where the file's is the latest.
 
     Reads the contacts' current first touch and their latest touch on the timeline (one
     query each per 900 contacts) before the new activities are written.
@@ -292,9 +312,12 @@ def _move_touches(new: pl.DataFrame, touch) -> None:
     # few channels and campaigns), rather than a CASE per row.
     groups: dict[tuple, list[int]] = {}
     for row in earliest.iter_rows(named=True):
-        if row[CONTACT_ID] in without_first:
+        pk, at = row[CONTACT_ID], row["occurred_at"]
+        given = first_touches.get(pk)
+        if pk in without_first or (given is not None and at < given):
+            first_touches[pk] = at
             channel, campaign = touch(row)
-            groups.setdefault(("first", channel, campaign), []).append(row[CONTACT_ID])
+            groups.setdefault(("first", channel, campaign), []).append(pk)
     for row in latest.iter_rows(named=True):
         known: datetime | None = latest_known.get(row[CONTACT_ID])
         if known is None or row["occurred_at"] > known:

@@ -1,6 +1,8 @@
 """What every kind of import shares: its options, its report, and the run it belongs to."""
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -8,14 +10,15 @@ from typing import Any
 
 import polars as pl
 from django.conf import settings
+from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
 from leadflow.acquisition.models import DuplicatePolicy, ImportJob, ImportKind
 from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
-from leadflow.acquisition.pipeline.read import LINE, Table, read_table
-from leadflow.acquisition.pipeline.rejects import write_rejects
+from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
+from leadflow.acquisition.pipeline.rejects import RejectsFile
 from leadflow.acquisition.pipeline.validate import REASON
 from leadflow.acquisition.pipeline.values import blank_to_null
 from leadflow.contacts.models import Channel, ChannelKind, Contact, Vendor
@@ -113,20 +116,30 @@ def rejects_path(job_id: int | None) -> Path:
     return Path(settings.DATA_DIR) / "imports" / name
 
 
-def report_rejects(run: ImportRun, rejected: pl.DataFrame, raw: pl.DataFrame) -> None:
-    """Counts by reason, the first examples, and the rejects CSV (rows as they were read)."""
-    report = run.report
-    report.rejected = rejected.height
-    if not rejected.height:
+def record_rejects(
+    report: ImportReport,
+    reasons_seen: Counter,
+    rejects: RejectsFile,
+    rejected: pl.DataFrame,
+    raw: pl.DataFrame,
+) -> None:
+    """One chunk's rejects: counted by reason, the first examples kept, and appended to
+    the rejects CSV as they were read."""
+    if rejected.is_empty():
         return
-    counts = rejected.group_by(REASON).len().sort(["len", REASON], descending=[True, False])
-    report.rejected_by_reason = dict(counts.rows())
     reasons = rejected.select(LINE, pl.col(REASON).alias("reason"))
-    report.reject_examples = [
-        {"line": line, "reason": reason} for line, reason in reasons.head(REJECT_EXAMPLES).rows()
+    report.rejected += reasons.height
+    reasons_seen.update(dict(reasons.group_by("reason").len().rows()))
+    room = REJECT_EXAMPLES - len(report.reject_examples)
+    report.reject_examples += [
+        {"line": line, "reason": reason} for line, reason in reasons.head(max(room, 0)).rows()
     ]
-    target = rejects_path(run.job.pk if run.job else None)
-    report.rejects_path = str(write_rejects(raw, reasons, target))
+    rejects.append(raw, reasons)
+
+
+def by_count(counts: Counter) -> dict[str, int]:
+    """Reasons (or warnings) most frequent first, then by name."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def report_cost(report: ImportReport, options: ImportOptions) -> Decimal | None:
@@ -151,17 +164,110 @@ NO_CONTACT_REFERENCE = "missing contact_email or contact_external_id"
 CONTACT_NOT_FOUND = "no contact with this email/external id"
 
 
-def read_mapped(job_run: ImportRun, kind: str) -> tuple[Table, pl.DataFrame]:
-    """Stages 1 and 2 for any kind: the file read, its columns named by field."""
+@dataclass
+class MappedChunks:
+    """A file of a kind other than contacts, read a chunk at a time (memory stays bounded
+    whatever the file's size): each chunk as read and with its columns named by field.
+
+    The kind's `run` iterates it, handing back each chunk's rejects; progress is told after
+    each chunk, against a total estimated from the share of the file read so far.
+    """
+
+    job_run: ImportRun
+    kind: str
+    stream: TableStream
+    plan: dict[str, str]
+    rejects: RejectsFile
+    reasons: Counter = field(default_factory=Counter)
+    tick: Progress | None = None
+    rows_done: int = 0
+
+    @property
+    def header_width(self) -> int:
+        return len(self.stream.headers)
+
+    def __iter__(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        for raw in self.stream.chunks:
+            self.job_run.report.rows_read += raw.height
+            yield raw, apply_mapping(raw, self.plan, kind=self.kind)
+            self._progress(raw.height)
+
+    def reject(self, rejected: pl.DataFrame, raw: pl.DataFrame) -> None:
+        record_rejects(self.job_run.report, self.reasons, self.rejects, rejected, raw)
+
+    def _progress(self, rows: int) -> None:
+        progress, stream = self.job_run.progress, self.stream
+        if progress is None:
+            return
+        self.rows_done += rows
+        if self.tick is None:
+            total = stream.total_rows or rows
+            if stream.bytes_read and stream.size_bytes:
+                share = stream.size_bytes / max(stream.bytes_read(), 1)
+                total = max(rows, round(rows * share))
+            self.tick = progress(total) or (lambda _n: None)
+        self.tick(rows)
+
+
+@contextmanager
+def mapped_chunks(job_run: ImportRun, kind: str) -> Iterator[MappedChunks]:
+    """Stages 1 and 2 for any kind but contacts: the file opened, its columns mapped; the
+    report's rejects filled in when the kind's run is done with it."""
     options, report = job_run.options, job_run.report
-    table = read_table(
+    with open_table(
         job_run.path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
-    )
-    report.encoding, report.delimiter = table.encoding, table.delimiter
-    plan = plan_mapping(table.headers, options.mapping, kind=kind)
-    report.mapping = plan
-    report.rows_read = table.frame.height
-    return table, apply_mapping(table.frame, plan, kind=kind)
+    ) as stream:
+        report.encoding, report.delimiter = stream.encoding, stream.delimiter
+        if stream.sheet:
+            report.details["sheet"] = stream.sheet
+        report.mapping = plan_mapping(stream.headers, options.mapping, kind=kind)
+        reader = MappedChunks(
+            job_run=job_run,
+            kind=kind,
+            stream=stream,
+            plan=report.mapping,
+            rejects=RejectsFile(rejects_path(job_run.job.pk if job_run.job else None)),
+        )
+        try:
+            yield reader
+        finally:
+            written = reader.rejects.close()
+        report.rejects_path = str(written) if written else None
+        report.rejected_by_reason = by_count(reader.reasons)
+
+
+def writing(options: ImportOptions):
+    """The one transaction a real run writes in (a dry run writes nothing)."""
+    return nullcontext() if options.dry_run else transaction.atomic()
+
+
+class FirstSeen:
+    """Which rows are the first of their key in the file, across its chunks.
+
+    Only each kept key's 64-bit hash is remembered (8 bytes a row), not the rows, so the
+    file's in-file duplicates are found with bounded memory, in a dry run too.
+    """
+
+    def __init__(self) -> None:
+        self._hashes = pl.Series("hash", [], dtype=pl.UInt64)
+
+    def first(self, frame: pl.DataFrame, key: pl.Expr) -> pl.Series:
+        """True for each row whose key no earlier row (of this chunk or before) had."""
+        hashes = frame.select(key.hash(seed=0).alias("hash")).to_series()
+        first = hashes.is_first_distinct() & ~hashes.is_in(self._hashes.implode())
+        self._hashes = pl.concat([self._hashes, hashes.filter(first)])
+        return first
+
+
+def add_counts(counts: dict[str, int], more: dict[str, int]) -> None:
+    """Adds one chunk's warnings or details (name -> rows) to the report's."""
+    for name, value in more.items():
+        counts[name] = counts.get(name, 0) + value
+
+
+def add_names(names: list[str], more: Iterable[str]) -> list[str]:
+    """The names created so far with one chunk's, once each, sorted as the report lists them."""
+    return sorted({*names, *more}, key=str.casefold)
 
 
 def attach_contacts(frame: pl.DataFrame) -> pl.DataFrame:

@@ -10,16 +10,18 @@ Columns with no field of their own are kept in the company's custom attributes.
 """
 
 import polars as pl
-from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
 from leadflow.acquisition.kinds.base import (
+    FirstSeen,
     ImportRun,
+    MappedChunks,
+    add_counts,
     chunks,
     first_reason,
-    read_mapped,
-    report_rejects,
+    mapped_chunks,
+    writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
 from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attributes
@@ -48,72 +50,97 @@ DOMAIN_TAKEN = "domain belongs to another company (left unchanged)"
 
 
 def run(job_run: ImportRun) -> None:
-    """Read, map, normalise, validate, match and load a list of companies."""
-    options, report = job_run.options, job_run.report
-    table, rows = read_mapped(job_run, KIND)
-    rows = _normalise(rows)
-    too_long = pl.any_horizontal(pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items())
-    rows = rows.with_columns(
-        first_reason(
-            (pl.col(FIELD_COUNT) > len(table.headers), TOO_MANY_FIELDS),
-            (pl.col("name").is_null(), MISSING_NAME),
-            (pl.col("created_at_raw").is_not_null() & pl.col("created_at").is_null(), INVALID_DATE),
-            (too_long, FIELD_TOO_LONG),
+    """Read, map, normalise, validate, match and load companies, a chunk at a time."""
+    run = CompaniesRun(job_run)
+    with mapped_chunks(job_run, KIND) as reader, writing(job_run.options):
+        for raw, rows in reader:
+            run.chunk(reader, raw, _normalise(rows))
+
+
+class CompaniesRun:
+    """What a companies import keeps from chunk to chunk: the keys and domains of the rows
+    kept so far, and the companies earlier rows found or created (a later row that finds
+    one of them again is an in-file duplicate: the first row wins)."""
+
+    def __init__(self, job_run: ImportRun) -> None:
+        self.job_run = job_run
+        self.keys, self.domains = FirstSeen(), FirstSeen()
+        self.taken: set[int] = set()
+
+    def chunk(self, reader: MappedChunks, raw: pl.DataFrame, rows: pl.DataFrame) -> None:
+        options, report = self.job_run.options, self.job_run.report
+        too_long = pl.any_horizontal(pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items())
+        rows = rows.with_columns(
+            first_reason(
+                (pl.col(FIELD_COUNT) > reader.header_width, TOO_MANY_FIELDS),
+                (pl.col("name").is_null(), MISSING_NAME),
+                (
+                    pl.col("created_at_raw").is_not_null() & pl.col("created_at").is_null(),
+                    INVALID_DATE,
+                ),
+                (too_long, FIELD_TOO_LONG),
+            )
         )
-    )
-    usable, rejected = split_rejects(rows)
-    report_rejects(job_run, rejected, table.frame)
-    warnings = {
-        "domain not understood (left empty)": _unread(usable, "domain"),
-        "size not understood (left empty)": _unread(usable, "size"),
-        "country not recognised (left empty)": _unread(usable, "country"),
-    }
+        usable, rejected = split_rejects(rows)
+        reader.reject(rejected, raw)
+        warnings = {
+            "domain not understood (left empty)": _unread(usable, "domain"),
+            "size not understood (left empty)": _unread(usable, "size"),
+            "country not recognised (left empty)": _unread(usable, "country"),
+        }
 
-    # One row per company: an external id names one, else a domain, else a name; and a
-    # domain is one company's whatever ids the rows give (it is unique).
-    key = pl.coalesce(
-        pl.lit("id:") + pl.col("external_id"),
-        pl.lit("domain:") + pl.col("domain"),
-        pl.lit("name:") + pl.col("name").str.to_uppercase(),
-    )
-    distinct = usable.filter(key.is_first_distinct())
-    distinct = distinct.filter(pl.col("domain").is_null() | pl.col("domain").is_first_distinct())
-    usable = _match(distinct)
-    # Two rows found the same company of ours by its name: the first is it. A later one with
-    # a domain or an id of its own (the file's are distinct by now) is another company; one
-    # without is the same company again, as is a row that found a company by its domain
-    # or name that another row found by its id.
-    rank = pl.col(MATCHED_BY).replace_strict(MATCH_RANK, default=len(MATCH_RANK))
-    usable = usable.sort(rank, LINE)
-    repeated = pl.col(MATCH_ID).is_not_null() & ~pl.col(MATCH_ID).is_first_distinct()
-    its_own = pl.col("domain").is_not_null() | pl.col("external_id").is_not_null()
-    another = repeated & (pl.col(MATCHED_BY) == "name") & its_own
-    usable = usable.with_columns(
-        pl.when(another).then(None).otherwise(pl.col(MATCH_ID)).alias(MATCH_ID),
-        (repeated & ~another).alias("_again"),
-    ).sort(LINE)
-    report.skipped_in_file = rows.height - rejected.height - usable.height
-    report.skipped_in_file += int(usable["_again"].sum())
-    usable = usable.filter(~pl.col("_again"))
-    new = usable.filter(pl.col(MATCH_ID).is_null())
-    matched = usable.filter(pl.col(MATCH_ID).is_not_null())
-    warnings[OTHER_ID] = int(
-        matched.select(
-            (pl.col("external_id") != pl.col("_old_external_id")).fill_null(False).sum()
-        ).item()
-    )
-    warnings[DOMAIN_TAKEN] = int(matched["_domain_taken"].sum())
-    report.warnings = warnings
+        usable = _match(self._first_rows(usable))
+        # Two rows found the same company of ours by its name: the first is it. A later one
+        # with a domain or an id of its own (the file's are distinct by now) is another
+        # company; one without is the same company again, as is a row that found a company
+        # by its domain or name that another row found by its id.
+        rank = pl.col(MATCHED_BY).replace_strict(MATCH_RANK, default=len(MATCH_RANK))
+        usable = usable.sort(rank, LINE)
+        repeated = pl.col(MATCH_ID).is_not_null() & (
+            ~pl.col(MATCH_ID).is_first_distinct() | pl.col(MATCH_ID).is_in(list(self.taken))
+        )
+        its_own = pl.col("domain").is_not_null() | pl.col("external_id").is_not_null()
+        another = repeated & (pl.col(MATCHED_BY) == "name") & its_own
+        usable = usable.with_columns(
+            pl.when(another).then(None).otherwise(pl.col(MATCH_ID)).alias(MATCH_ID),
+            (repeated & ~another).alias("_again"),
+        ).sort(LINE)
+        report.skipped_in_file += rows.height - rejected.height - usable.height
+        report.skipped_in_file += int(usable["_again"].sum())
+        usable = usable.filter(~pl.col("_again"))
+        new = usable.filter(pl.col(MATCH_ID).is_null())
+        matched = usable.filter(pl.col(MATCH_ID).is_not_null())
+        warnings[OTHER_ID] = int(
+            matched.select(
+                (pl.col("external_id") != pl.col("_old_external_id")).fill_null(False).sum()
+            ).item()
+        )
+        warnings[DOMAIN_TAKEN] = int(matched["_domain_taken"].sum())
+        add_counts(report.warnings, warnings)
 
-    changes = [] if options.on_duplicate == DuplicatePolicy.SKIP else _changes(matched, options)
-    report.created, report.updated = new.height, len(changes)
-    report.skipped_in_database = matched.height - len(changes)
-    if options.dry_run:
-        return
-    tick = job_run.progress(new.height + len(changes)) if job_run.progress else None
-    with transaction.atomic():
-        _insert(new, tick)
-        _update(changes, tick)
+        skip = options.on_duplicate == DuplicatePolicy.SKIP
+        changes = [] if skip else _changes(matched, options)
+        report.created += new.height
+        report.updated += len(changes)
+        report.skipped_in_database += matched.height - len(changes)
+        self.taken |= set(matched[MATCH_ID].to_list())
+        if not options.dry_run:
+            self.taken |= _insert(new)
+            _update(changes)
+
+    def _first_rows(self, usable: pl.DataFrame) -> pl.DataFrame:
+        """The rows that are the first of their company in the file: an external id names
+        one, else a domain, else a name; and a domain is one company's whatever ids its
+        rows give (it is unique)."""
+        key = pl.coalesce(
+            pl.lit("id:") + pl.col("external_id"),
+            pl.lit("domain:") + pl.col("domain"),
+            pl.lit("name:") + pl.col("name").str.to_uppercase(),
+        )
+        usable = usable.filter(self.keys.first(usable, key))
+        with_domain = usable.filter(pl.col("domain").is_not_null())
+        with_domain = with_domain.filter(self.domains.first(with_domain, pl.col("domain")))
+        return pl.concat([usable.filter(pl.col("domain").is_null()), with_domain]).sort(LINE)
 
 
 def _unread(frame: pl.DataFrame, column: str) -> int:
@@ -241,10 +268,12 @@ def _changes(matched: pl.DataFrame, options) -> list[Company]:
     return changed
 
 
-def _insert(new: pl.DataFrame, tick) -> None:
+def _insert(new: pl.DataFrame) -> set[int]:
+    """Creates the new companies; their ids."""
     now = timezone.now()
+    created = set()
     for batch in new.iter_slices(BATCH_SIZE):
-        Company.objects.bulk_create(
+        companies = Company.objects.bulk_create(
             [
                 Company(
                     name=row["name"],
@@ -259,15 +288,13 @@ def _insert(new: pl.DataFrame, tick) -> None:
                 for row in batch.iter_rows(named=True)
             ]
         )
-        if tick:
-            tick(batch.height)
+        created |= {company.pk for company in companies}
+    return created
 
 
-def _update(changes: list[Company], tick) -> None:
+def _update(changes: list[Company]) -> None:
     now = timezone.now()
     for batch in chunks(changes, BATCH_SIZE):
         for company in batch:
             company.updated_at = now
         Company.objects.bulk_update(batch, [*FIELDS, "external_id", "attributes", "updated_at"])
-        if tick:
-            tick(len(batch))

@@ -21,10 +21,11 @@ from django.conf import settings
 from django.db import transaction
 
 from leadflow.acquisition.kinds.base import (
-    REJECT_EXAMPLES,
     ImportRun,
     Progress,
+    by_count,
     missing_names,
+    record_rejects,
     rejects_path,
     report_cost,
 )
@@ -45,10 +46,10 @@ from leadflow.acquisition.pipeline.normalise import (
     PHONE_INVALID,
     normalise_contacts,
 )
-from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
+from leadflow.acquisition.pipeline.read import TableStream, open_table
 from leadflow.acquisition.pipeline.rejects import RejectsFile
 from leadflow.acquisition.pipeline.update import apply_changes
-from leadflow.acquisition.pipeline.validate import REASON, split_rejects, validate_contacts
+from leadflow.acquisition.pipeline.validate import split_rejects, validate_contacts
 from leadflow.contacts.models import Campaign, Channel, Company, Vendor
 
 PHONE_WARNING = "phone not understood (left empty)"
@@ -148,9 +149,7 @@ def run(job_run: ImportRun) -> None:
         finally:
             path_written = state.rejects.close()
     report.rejects_path = str(path_written) if path_written else None
-    report.rejected_by_reason = dict(
-        sorted(state.reasons.items(), key=lambda item: (-item[1], item[0]))
-    )
+    report.rejected_by_reason = by_count(state.reasons)
     if options.dry_run:
         report_cost(report, options)
         _report_planned(state)
@@ -196,7 +195,7 @@ def _clean(state: ContactsRun, chunk: pl.DataFrame) -> pl.DataFrame:
         rows, header_width=state.header_width, allow_no_email=options.allow_no_email
     )
     usable, rejected = split_rejects(rows)
-    _record_rejects(state, rejected, chunk)
+    record_rejects(state.job_run.report, state.reasons, state.rejects, rejected, chunk)
     state.timed("validate", started)
     return usable
 
@@ -270,20 +269,6 @@ def _report_planned(state: ContactsRun) -> None:
 def _add_warnings(report, counts: dict[str, int]) -> None:
     for name, count in counts.items():
         report.warnings[name] = report.warnings.get(name, 0) + count
-
-
-def _record_rejects(state: ContactsRun, rejected: pl.DataFrame, chunk: pl.DataFrame) -> None:
-    report = state.job_run.report
-    if rejected.is_empty():
-        return
-    reasons = rejected.select(LINE, pl.col(REASON).alias("reason"))
-    report.rejected += reasons.height
-    state.reasons.update(dict(reasons.group_by("reason").len().rows()))
-    room = REJECT_EXAMPLES - len(report.reject_examples)
-    report.reject_examples += [
-        {"line": line, "reason": reason} for line, reason in reasons.head(max(room, 0)).rows()
-    ]
-    state.rejects.append(chunk, reasons)
 
 
 def _count_warnings(report, usable: pl.DataFrame) -> None:

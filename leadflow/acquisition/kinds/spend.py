@@ -18,24 +18,27 @@ listed in the report; a new campaign without a channel goes under "Unassigned" (
 results) are kept in the spend entry's attributes.
 """
 
-from collections import defaultdict
+from collections import Counter
 from decimal import Decimal
 
 import polars as pl
-from django.db import transaction
 from django.db.models.functions import Upper
 
 from leadflow.acquisition.kinds.base import (
     UNASSIGNED_CHANNEL,
+    FirstSeen,
     ImportRun,
+    MappedChunks,
+    add_counts,
+    add_names,
     chunks,
     ensure_unassigned_channel,
     ensure_vendors,
     first_reason,
+    mapped_chunks,
     missing_names,
     money,
-    read_mapped,
-    report_rejects,
+    writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
 from leadflow.acquisition.pipeline import load
@@ -76,57 +79,76 @@ KEY = (*SLOT, CENTS)
 
 
 def run(job_run: ImportRun) -> None:
-    """Read, map, normalise, validate, deduplicate and load spend rows."""
-    options, report = job_run.options, job_run.report
-    table, rows = read_mapped(job_run, KIND)
-    amount_header = next((h for h, f in report.mapping.items() if f == "amount"), "")
-    rows = _normalise(rows, options, currency_in_header(amount_header))
-    amount = pl.col("amount")
-    too_long = pl.any_horizontal(pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items())
-    rows = rows.with_columns(
-        first_reason(
-            (pl.col(FIELD_COUNT) > len(table.headers), TOO_MANY_FIELDS),
-            (pl.col("spent_on_raw").is_null(), MISSING_DATE),
-            (pl.col("spent_on").is_null(), INVALID_DATE),
-            (pl.col("amount_raw").is_null(), MISSING_AMOUNT),
-            (amount.is_null(), INVALID_AMOUNT),
-            (amount.str.starts_with("-"), NEGATIVE_AMOUNT),
-            (amount_too_large(amount), AMOUNT_TOO_LARGE),
-            (pl.col("currency").is_null(), INVALID_CURRENCY),
-            (pl.col("campaign").is_null() & pl.col("vendor").is_null(), NO_CAMPAIGN_OR_VENDOR),
-            (too_long, FIELD_TOO_LONG),
-        )
-    )
-    usable, rejected = split_rejects(rows)
-    report_rejects(job_run, rejected, table.frame)
-    report.warnings = {
-        f"note longer than {NOTE_LENGTH} characters (cut)": int(
-            (usable["note"].str.len_chars() > NOTE_LENGTH).sum() or 0
-        )
+    """Read, map, normalise, validate, deduplicate and load spend, a chunk at a time."""
+    report = job_run.report
+    run = SpendRun(job_run)
+    with mapped_chunks(job_run, KIND) as reader, writing(job_run.options):
+        amount_header = next((h for h, f in report.mapping.items() if f == "amount"), "")
+        header_currency = currency_in_header(amount_header)
+        for raw, rows in reader:
+            run.chunk(reader, raw, _normalise(rows, job_run.options, header_currency))
+    report.details["amount_by_currency"] = {
+        currency: str(money(Decimal(cents) / 100)) for currency, cents in sorted(run.cents.items())
     }
-    usable = usable.with_columns(
-        (amount.cast(pl.Float64) * 100).round(0).cast(pl.Int64).alias(CENTS),
-        pl.col("campaign").str.to_uppercase().alias("_campaign_u"),
-        pl.col("vendor").str.to_uppercase().alias("_vendor_u"),
-        pl.col("note").str.slice(0, NOTE_LENGTH).alias("note"),
-    )
-    first = usable.select(pl.struct(KEY).is_first_distinct()).to_series()
-    report.skipped_in_file = int((~first).sum())
-    usable = usable.filter(first)
-    existing = _existing(usable)
-    new = usable.join(existing.unique(KEY), on=KEY, how="anti", nulls_equal=True)
-    changed = new.clear().with_columns(pl.lit(None, dtype=pl.Int64).alias(SPEND_ID))
-    if options.on_duplicate == DuplicatePolicy.UPDATE:
-        new, changed = _revisions(usable, new, existing)
-    report.created, report.updated = new.height, changed.height
-    report.skipped_in_database = usable.height - new.height - changed.height
-    report.details = {"amount_by_currency": _totals(new)}
-    if options.dry_run:
-        _plan_names(new, options, report)
-        return
-    tick = job_run.progress(new.height) if job_run.progress else None
-    with transaction.atomic():
-        _load(new, options, report, tick)
+
+
+class SpendRun:
+    """What a spend import keeps from chunk to chunk: the keys of the rows kept so far, the
+    spend it booked (not to be taken for a revision by a later row), and the totals."""
+
+    def __init__(self, job_run: ImportRun) -> None:
+        self.job_run = job_run
+        self.seen = FirstSeen()
+        self.booked: set[int] = set()
+        self.cents: Counter[str] = Counter()
+
+    def chunk(self, reader: MappedChunks, raw: pl.DataFrame, rows: pl.DataFrame) -> None:
+        options, report = self.job_run.options, self.job_run.report
+        amount = pl.col("amount")
+        too_long = pl.any_horizontal(pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items())
+        rows = rows.with_columns(
+            first_reason(
+                (pl.col(FIELD_COUNT) > reader.header_width, TOO_MANY_FIELDS),
+                (pl.col("spent_on_raw").is_null(), MISSING_DATE),
+                (pl.col("spent_on").is_null(), INVALID_DATE),
+                (pl.col("amount_raw").is_null(), MISSING_AMOUNT),
+                (amount.is_null(), INVALID_AMOUNT),
+                (amount.str.starts_with("-"), NEGATIVE_AMOUNT),
+                (amount_too_large(amount), AMOUNT_TOO_LARGE),
+                (pl.col("currency").is_null(), INVALID_CURRENCY),
+                (pl.col("campaign").is_null() & pl.col("vendor").is_null(), NO_CAMPAIGN_OR_VENDOR),
+                (too_long, FIELD_TOO_LONG),
+            )
+        )
+        usable, rejected = split_rejects(rows)
+        reader.reject(rejected, raw)
+        note_warning = f"note longer than {NOTE_LENGTH} characters (cut)"
+        add_counts(
+            report.warnings,
+            {note_warning: int((usable["note"].str.len_chars() > NOTE_LENGTH).sum() or 0)},
+        )
+        usable = usable.with_columns(
+            (amount.cast(pl.Float64) * 100).round(0).cast(pl.Int64).alias(CENTS),
+            pl.col("campaign").str.to_uppercase().alias("_campaign_u"),
+            pl.col("vendor").str.to_uppercase().alias("_vendor_u"),
+            pl.col("note").str.slice(0, NOTE_LENGTH).alias("note"),
+        )
+        first = self.seen.first(usable, pl.struct(KEY))
+        report.skipped_in_file += int((~first).sum())
+        usable = usable.filter(first)
+        existing = _existing(usable).filter(~pl.col(SPEND_ID).is_in(list(self.booked)))
+        new = usable.join(existing.unique(KEY), on=KEY, how="anti", nulls_equal=True)
+        changed = new.clear().with_columns(pl.lit(None, dtype=pl.Int64).alias(SPEND_ID))
+        if options.on_duplicate == DuplicatePolicy.UPDATE:
+            new, changed = _revisions(usable, new, existing)
+        report.created += new.height
+        report.updated += changed.height
+        report.skipped_in_database += usable.height - new.height - changed.height
+        self.cents.update(dict(new.group_by("currency").agg(pl.col(CENTS).sum()).rows()))
+        if options.dry_run:
+            _plan_names(new, report)
+            return
+        self.booked |= _load(new, options, report)
         _revise(changed)
 
 
@@ -222,53 +244,57 @@ def _existing(usable: pl.DataFrame) -> pl.DataFrame:
     ).drop("_amount")
 
 
-def _totals(new: pl.DataFrame) -> dict[str, str]:
-    totals: dict[str, int] = defaultdict(int)
-    for currency, cents in new.group_by("currency").agg(pl.col(CENTS).sum()).rows():
-        totals[currency] += cents
-    return {c: str(money(Decimal(cents) / 100)) for c, cents in sorted(totals.items())}
-
-
 def _names(new: pl.DataFrame, column: str) -> list[str]:
     """The names in a column, each once, in the order the file first gives them."""
     return new[column].drop_nulls().unique(maintain_order=True).to_list()
 
 
-def _plan_names(new: pl.DataFrame, options, report) -> None:
-    """What a real run would create, found with reads only."""
+def _plan_names(new: pl.DataFrame, report) -> None:
+    """What a real run would create, found with reads only (added to earlier chunks')."""
     campaigns = missing_names(Campaign, _names(new, "campaign"))
-    report.campaigns_created = campaigns
-    report.vendors_created = missing_names(Vendor, _names(new, "vendor"))
+    report.campaigns_created = add_names(report.campaigns_created, campaigns)
+    vendors = missing_names(Vendor, _names(new, "vendor"))
+    report.vendors_created = add_names(report.vendors_created, vendors)
     channels = set(missing_names(Channel, _names(new, "channel")))
     lacking = new.filter(pl.col("campaign").is_in(campaigns) & pl.col("channel").is_null())
     if not lacking.is_empty():
         channels |= set(missing_names(Channel, {UNASSIGNED_CHANNEL}))
-    report.channels_created = sorted(channels, key=str.casefold)
+    report.channels_created = add_names(report.channels_created, channels)
 
 
-def _load(new: pl.DataFrame, options, report, tick) -> None:
-    channels, report.channels_created = load.ensure_channels(set(_names(new, "channel")))
+def _load(new: pl.DataFrame, options, report) -> set[int]:
+    """Books the new spend, creating the channels, campaigns and vendors it names; the ids
+    of the spend booked."""
+    channels, created = load.ensure_channels(set(_names(new, "channel")))
+    report.channels_created = add_names(report.channels_created, created)
     pairs = set(new.select("campaign", "channel").drop_nulls("campaign").unique().rows())
     default_channel = None
     if missing_names(Campaign, {name for name, channel in pairs if channel is None}):
         default_channel = ensure_unassigned_channel(report)
-    campaigns, report.campaigns_created, more = load.ensure_campaigns(pairs, default_channel)
-    report.channels_created = sorted({*report.channels_created, *more}, key=str.casefold)
-    vendors, report.vendors_created = ensure_vendors(_names(new, "vendor"))
+    campaigns, created, more = load.ensure_campaigns(pairs, default_channel)
+    report.campaigns_created = add_names(report.campaigns_created, created)
+    report.channels_created = add_names(report.channels_created, more)
+    vendors, created = ensure_vendors(_names(new, "vendor"))
+    report.vendors_created = add_names(report.vendors_created, created)
+    booked = set()
     for batch in new.iter_slices(BATCH_SIZE):
-        Spend.objects.bulk_create(
-            [
-                Spend(
-                    spent_on=row["spent_on"],
-                    amount=Decimal(row[CENTS]) / 100,
-                    currency=row["currency"],
-                    campaign=campaigns.get(row["campaign"].casefold()) if row["campaign"] else None,
-                    vendor=vendors.get(row["vendor"].casefold()) if row["vendor"] else None,
-                    note=row["note"] or "",
-                    attributes=row_attributes(row),
-                )
-                for row in batch.iter_rows(named=True)
-            ]
-        )
-        if tick:
-            tick(batch.height)
+        booked |= {
+            spend.pk
+            for spend in Spend.objects.bulk_create(
+                [
+                    Spend(
+                        spent_on=row["spent_on"],
+                        amount=Decimal(row[CENTS]) / 100,
+                        currency=row["currency"],
+                        campaign=campaigns.get(row["campaign"].casefold())
+                        if row["campaign"]
+                        else None,
+                        vendor=vendors.get(row["vendor"].casefold()) if row["vendor"] else None,
+                        note=row["note"] or "",
+                        attributes=row_attributes(row),
+                    )
+                    for row in batch.iter_rows(named=True)
+                ]
+            )
+        }
+    return booked

@@ -41,7 +41,7 @@ MAX_CELL_BYTES = 1024 * 1024
 COPY_BLOCK = 1024 * 1024
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
-XLSX = "xlsx"  # Table.encoding of a workbook
+XLSX = "xlsx"  # TableStream.encoding of a workbook
 SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 # XML_SAFETY: the workbook's own XML parts are read with ElementTree, which resolves no
 # external entities, on expat >= 2.4, which refuses entity-expansion bombs ("billion
@@ -54,22 +54,13 @@ class UnreadableFile(LeadflowError):
     status_code = 422
 
 
-@dataclass(frozen=True)
-class Table:
-    frame: pl.DataFrame  # one String column per header, plus LINE and FIELD_COUNT
-    headers: list[str]
-    encoding: str
-    delimiter: str
-    sheet: str | None = None
-
-
 @dataclass
 class TableStream:
     """An open file: its header, how it was read, and its rows as an iterator of frames.
 
-    Each chunk has one String column per header (never null), LINE and FIELD_COUNT, like
-    Table.frame. Errors found further into the file (bytes that are not the encoding, an
-    unclosed quote) are raised while iterating, so the caller's transaction rolls back.
+    Each chunk has one String column per header (never null), LINE and FIELD_COUNT.
+    Errors found further into the file (bytes that are not the encoding, an unclosed
+    quote) are raised while iterating, so the caller's transaction rolls back.
     """
 
     headers: list[str]
@@ -317,30 +308,6 @@ def open_table(
     finally:
         csv.field_size_limit(previous_limit)
         handle.close()
-
-
-def read_table(
-    path: Path,
-    *,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    sheet: str | None = None,
-    workdir: Path | None = None,  # unused: nothing is copied any more; kept for callers
-) -> Table:
-    """The whole file as one frame of strings, one column per header, with line numbers.
-
-    For files that fit in memory (the other kinds); contacts go through `open_table`.
-    """
-    with open_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet) as stream:
-        frames = list(stream.chunks)
-        frame = pl.concat(frames, rechunk=True) if len(frames) > 1 else frames[0]
-        return Table(
-            frame=frame,
-            headers=stream.headers,
-            encoding=stream.encoding,
-            delimiter=stream.delimiter,
-            sheet=stream.sheet,
-        )
 
 
 # --- XLSX ---------------------------------------------------------------------------------

@@ -26,14 +26,6 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_rejects(raw: pl.DataFrame, reasons: pl.DataFrame, path: Path) -> Path:
-    """`raw` is the file as read; `reasons` has LINE and `reason` for each rejected row."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # With a BOM, Excel opens UTF-8 as UTF-8 rather than as the machine's code page.
-    reject_rows(raw, reasons).write_csv(path, include_bom=True)
-    return path
-
-
 def reject_rows(raw: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     """`line`, `reason` and the original cells of each rejected row, formulas neutralised."""
     clashes = {c: f"{c} (file)" for c in raw.columns if c in ("line", "reason")}

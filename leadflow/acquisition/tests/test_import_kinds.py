@@ -1,5 +1,9 @@
 """`leadflow import FILE --kind companies|deals|activities|spend`, end to end, and the value
-parsers and mappings those kinds read their files with."""
+parsers and mappings those kinds read their files with.
+
+Every test runs twice: with the file read in one chunk, and two rows at a time, so what a
+kind does holds across its chunks (in-file duplicates, rejects, counts, lifecycle moves).
+"""
 
 import csv
 import importlib
@@ -13,6 +17,7 @@ from django.core.management import CommandError
 
 from leadflow.accounts.tests.factories import UserFactory
 from leadflow.acquisition.models import ImportJob, ImportStatus
+from leadflow.acquisition.pipeline import read
 from leadflow.acquisition.pipeline.mapping import plan_mapping
 from leadflow.acquisition.pipeline.values import (
     amount_and_currency,
@@ -43,6 +48,12 @@ from leadflow.contacts.tests.factories import (
 
 # `sales` sits above `acquisition` in the layers: the model is looked up by name here too.
 Deal = apps.get_model("sales", "Deal")
+
+
+@pytest.fixture(autouse=True, params=[100_000, 2], ids=["one-chunk", "two-row-chunks"])
+def chunk_rows(request, monkeypatch):
+    monkeypatch.setattr(read, "CHUNK_ROWS", request.param)
+    return request.param
 
 
 def at(*parts: int) -> datetime:
@@ -827,3 +838,49 @@ def test_spend_keeps_the_exports_other_figures(write_list, run_kind):
         Decimal("12"),
         {"clicks": "5", "impressions": "1000"},
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("companies", COMPANIES),
+        ("deals", DEALS),
+        ("spend", FACEBOOK),
+        ("activities", "email,type,date\n" + "ann@example.com,call,2024-01-01\n" * 7),
+    ],
+)
+def test_every_kind_reads_its_file_a_chunk_at_a_time(
+    write_list, run_kind, monkeypatch, chunk_rows, kind, text
+):
+    """Memory stays bounded: no stage ever holds more of the file than a chunk."""
+    base = importlib.import_module("leadflow.acquisition.kinds.base")
+    heights = []
+    mapped = base.apply_mapping
+
+    def counted(frame, plan, *, kind):
+        heights.append(frame.height)
+        return mapped(frame, plan, kind=kind)
+
+    monkeypatch.setattr(base, "apply_mapping", counted)
+    report = run_kind(write_list(text), kind, "--dry-run")
+
+    assert sum(heights) == report["rows_read"] > 2
+    assert max(heights) == min(chunk_rows, report["rows_read"])
+
+
+@pytest.mark.django_db
+def test_the_earliest_touch_of_the_file_is_the_first_touch_whatever_its_chunk(write_list, run_kind):
+    ann = ContactFactory(email="ann@example.com", first_touch_channel=None)
+    run_kind(
+        write_list(
+            "email,type,date,channel\n"
+            "ann@example.com,page view,2024-03-01,Webinar\n"
+            "ann@example.com,page view,2024-03-02,Ads\n"
+            "ann@example.com,page view,2024-01-01,Google\n"  # the second chunk of two rows
+        ),
+        "activities",
+    )
+    ann.refresh_from_db()
+    assert ann.first_touch_channel.name == "Google"
+    assert ann.last_touch_channel.name == "Ads"
