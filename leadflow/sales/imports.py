@@ -3,9 +3,11 @@
 A row names its contact by `contact_email` or `contact_external_id`; a contact we do not
 have rejects the row (import the contacts first). The stage is open, won, lost, a stage of
 the pipeline (qualification, discovery, proposal, negotiation) or a common CRM spelling
-of one ("Closed Won", "Proposal/Price Quote", HubSpot's "contractsent"); without a stage,
-a won_at date makes the deal won and a lost_at date lost. `closed_at` ("Close Date") is
-the won or lost date of a closed deal that has no column of its own for it.
+of one ("Closed Won", "Proposal/Price Quote", HubSpot's "contractsent"); a stage we cannot
+read ("Engaging") is kept as the attribute crm_stage and counts as none given. Without a
+stage, a won_at date makes the deal won and a lost_at date lost, else it is open.
+`closed_at` ("Close Date") is the won or lost date of a closed deal that has no column of
+its own for it.
 
 A deal is the same as one we have when its `external_id` (the CRM's deal or opportunity
 id) is that deal's; else when it is of the same contact, has the same name
@@ -50,7 +52,7 @@ from leadflow.acquisition.kinds.base import (
     writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
-from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attributes
+from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX, merged_attributes, row_attributes
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 from leadflow.acquisition.pipeline.validate import FIELD_TOO_LONG, TOO_MANY_FIELDS, split_rejects
 from leadflow.acquisition.pipeline.values import (
@@ -87,9 +89,9 @@ DEAL_ID = "_deal_id"
 BY_ID = "_by_id"  # the row found its deal by its external id
 
 MISSING_NAME = "missing name"
-UNKNOWN_STAGE = (
-    "unknown stage (use open, won, lost, qualification, discovery, proposal, negotiation)"
-)
+STAGE_UNREAD = "_stage_unread"
+STAGE_ATTRIBUTE = f"{ATTR_PREFIX}crm_stage"
+UNREAD_STAGE_WARNING = "stage not recognised (open, or closed as its dates say; kept as crm_stage)"
 INVALID_AMOUNT = "amount is not a number"
 NEGATIVE_AMOUNT = "amount is negative"
 AMOUNT_TOO_LARGE = "amount is too large"
@@ -100,12 +102,16 @@ CLOSED_BEFORE_CREATED = "won_at or lost_at is before created_at"
 DATE_FIELDS = ("created_at", "won_at", "lost_at", "closed_at", "expected_close_on")
 
 # Stage spellings of CRMs (compared lower-case, with anything but letters and digits as one
-# space): Salesforce's default pipeline, HubSpot's internal and display names, and plain words.
+# space): Salesforce's default pipeline, HubSpot's internal and display names, Pipedrive's
+# and Odoo's defaults, and plain words.
 STAGES = {
     "open": QUALIFICATION, "new": QUALIFICATION, "qualification": QUALIFICATION,
     "qualified": QUALIFICATION, "prospecting": QUALIFICATION, "lead": QUALIFICATION,
     "appointment scheduled": QUALIFICATION, "appointmentscheduled": QUALIFICATION,
     "qualified to buy": QUALIFICATION, "qualifiedtobuy": QUALIFICATION,
+    "lead in": QUALIFICATION, "contact made": QUALIFICATION, "engaging": "discovery",
+    "demo scheduled": "discovery", "proposal made": "proposal", "proposition": "proposal",
+    "negotiations started": "negotiation",
     "discovery": "discovery", "needs analysis": "discovery", "value proposition": "discovery",
     "id decision makers": "discovery", "perception analysis": "discovery", "demo": "discovery",
     "presentation scheduled": "discovery", "presentationscheduled": "discovery",
@@ -156,6 +162,7 @@ class DealsRun:
             report.warnings,
             {
                 "owner not found (the contact's owner is the deal's)": owners_missing,
+                UNREAD_STAGE_WARNING: int(usable[STAGE_UNREAD].sum()),
                 "created_at missing (the close date, else the import's time, is used)": int(
                     usable["created_at_raw"].is_null().sum()
                 ),
@@ -228,7 +235,6 @@ def _reason(header_width: int) -> pl.Expr:
         (pl.col(FIELD_COUNT) > header_width, TOO_MANY_FIELDS),
         (contact_reason().is_not_null(), contact_reason()),
         (pl.col("name").is_null(), MISSING_NAME),
-        (pl.col("stage_raw").is_not_null() & pl.col("stage").is_null(), UNKNOWN_STAGE),
         (pl.col("_bad_date").is_not_null(), pl.col("_bad_date")),
         (pl.col("amount_raw").is_not_null() & amount.is_null(), INVALID_AMOUNT),
         (amount.str.starts_with("-"), NEGATIVE_AMOUNT),
@@ -269,16 +275,32 @@ def _normalise(rows: pl.DataFrame, options) -> pl.DataFrame:
         (blank_to_null(pl.col("currency")).is_not_null() | written_currency.is_not_null()).alias(
             "_currency_given"
         ),
-        pl.any_horizontal(
-            pl.col(c).is_not_null() for c in ("stage", "won_at_raw", "lost_at_raw")
-        ).alias("_stage_given"),
-        stage_key.replace_strict(STAGES, default=None, return_dtype=pl.String).alias("stage"),
+        pl.coalesce(
+            stage_key.replace_strict(STAGES, default=None, return_dtype=pl.String),
+            # "Closed Lost to Competition", "Won - signed": a CRM's own names of the ends.
+            pl.when(stage_key.str.contains(r"\b(won|win)\b"))
+            .then(pl.lit(WON))
+            .when(stage_key.str.contains(r"\b(lost|loss)\b"))
+            .then(pl.lit(LOST)),
+        ).alias("stage"),
         blank_to_null(pl.col("lost_reason")).alias("lost_reason"),
         blank_to_null(pl.col("owner")).str.to_lowercase().alias("owner"),
     )
-    # Without a stage, the dates say how it ended; a closed deal's date is its close date.
+    # A stage we cannot read ("Engaging", "Contact Made") is kept in the deal's attributes
+    # and counts as none given: the dates say how it ended, else it is open; a closed
+    # deal's date is its close date.
+    rows = rows.with_columns(
+        pl.any_horizontal(
+            pl.col(c).is_not_null() for c in ("stage", "won_at_raw", "lost_at_raw")
+        ).alias("_stage_given"),
+        (pl.col("stage_raw").is_not_null() & pl.col("stage").is_null()).alias(STAGE_UNREAD),
+    )
+    if STAGE_ATTRIBUTE not in rows.columns:
+        rows = rows.with_columns(
+            pl.when(pl.col(STAGE_UNREAD)).then(pl.col("stage_raw")).alias(STAGE_ATTRIBUTE)
+        )
     stage = (
-        pl.when(pl.col("stage_raw").is_not_null())
+        pl.when(pl.col("stage").is_not_null())
         .then(pl.col("stage"))
         .when(pl.col("won_at").is_not_null())
         .then(pl.lit(WON))

@@ -571,7 +571,7 @@ DEALS = (
     ",CRM-2,Pro plan,900,usd,Closed Lost,2023-03-01,2023-03-30,Too expensive,\n"
     "nobody@example.com,,X,1,,,2023-01-01,,,\n"
     "ann@example.com,,,1,,,2023-01-01,,,\n"
-    "ann@example.com,,Y,1,,Someday,2023-01-01,,,\n"
+    "ann@example.com,,Y,1,,Someday,2023-07-01,,,\n"  # a stage we cannot read: open
     "ann@example.com,,Z,1,,won,2023-01-01,,,\n"
     "ann@example.com,,W,1,,won,2023-05-01,2023-01-01,,\n"
     "ann@example.com,,V,-1,,,2023-05-01,,,\n"
@@ -587,21 +587,26 @@ def test_deals_come_in_with_their_real_dates_and_move_the_lifecycle(
     rep = UserFactory(username="rep", email="rep@example.com")
     report = run_kind(write_list(DEALS), "deals")
 
-    assert (report["rows_read"], report["created"], report["skipped_in_file"]) == (11, 3, 1)
+    assert (report["rows_read"], report["created"], report["skipped_in_file"]) == (11, 4, 1)
     assert report["rejected_by_reason"] == {
         "no contact with this email/external id": 1,
         "missing name": 1,
-        "unknown stage (use open, won, lost, qualification, discovery, proposal, negotiation)": 1,
         "won deal without won_at (or closed_at)": 1,
         "won_at or lost_at is before created_at": 1,
         "amount is negative": 1,
         "closed_at is not a date": 1,
     }
-    assert [e["line"] for e in report["reject_examples"]] == [6, 7, 8, 9, 10]
+    assert [e["line"] for e in report["reject_examples"]] == [6, 7, 9, 10, 11]
+    assert (
+        report["warnings"][
+            "stage not recognised (open, or closed as its dates say; kept as crm_stage)"
+        ]
+        == 1
+    )
     assert report["details"] == {
         "won": 1,
         "lost": 1,
-        "open": 1,
+        "open": 2,
         "updated deals won": 0,
         "updated deals lost": 0,
         "contacts made opportunities": 2,
@@ -611,6 +616,8 @@ def test_deals_come_in_with_their_real_dates_and_move_the_lifecycle(
     won = Deal.objects.get(name="Starter plan")
     assert (won.stage, won.amount, won.currency) == ("won", Decimal("1200"), "USD")
     assert (won.created_at, won.won_at, won.lost_at) == (at(2023, 1, 10), at(2023, 2, 20), None)
+    someday = Deal.objects.get(name="Y")
+    assert (someday.stage, someday.attributes) == ("qualification", {"crm_stage": "Someday"})
     upsell = Deal.objects.get(name="Upsell")
     assert (upsell.stage, upsell.amount, upsell.currency) == ("proposal", Decimal("2500"), "EUR")
     assert upsell.owner == rep
@@ -627,6 +634,7 @@ def test_deals_come_in_with_their_real_dates_and_move_the_lifecycle(
         (ActivityKind.DEAL_CREATED, at(2023, 1, 10)),
         (ActivityKind.DEAL_WON, at(2023, 2, 20)),
         (ActivityKind.DEAL_CREATED, at(2023, 6, 1)),
+        (ActivityKind.DEAL_CREATED, at(2023, 7, 1)),
     }
     ann.refresh_from_db()
     bob.refresh_from_db()
@@ -649,7 +657,7 @@ def test_reimporting_deals_adds_nothing_and_a_dry_run_writes_nothing(
 ):
     path = write_list(DEALS)
     dry = run_kind(path, "deals", "--dry-run")
-    assert dry["created"] == 3
+    assert dry["created"] == 4
     assert dry["details"]["contacts made customers"] == 1
     assert not Deal.objects.exists()
     assert not StageChange.objects.exists()
@@ -657,8 +665,8 @@ def test_reimporting_deals_adds_nothing_and_a_dry_run_writes_nothing(
 
     run_kind(path, "deals")
     again = run_kind(path, "deals")
-    assert (again["created"], again["skipped_in_database"]) == (0, 3)
-    assert Deal.objects.count() == 3
+    assert (again["created"], again["skipped_in_database"]) == (0, 4)
+    assert Deal.objects.count() == 4
     assert StageChange.objects.count() == 4
 
 
@@ -884,3 +892,31 @@ def test_the_earliest_touch_of_the_file_is_the_first_touch_whatever_its_chunk(wr
     ann.refresh_from_db()
     assert ann.first_touch_channel.name == "Google"
     assert ann.last_touch_channel.name == "Ads"
+
+
+@pytest.mark.django_db
+def test_a_crms_own_stage_names_close_or_open_the_deal_and_are_kept(
+    write_list, run_kind, ann_and_bob
+):
+    report = run_kind(
+        write_list(
+            "email,name,stage,created_at,closed_at\n"
+            "ann@example.com,A,Closed Lost to Competition,2023-01-01,2023-02-01\n"
+            "ann@example.com,B,Won - signed,2023-01-01,2023-03-01\n"
+            "ann@example.com,C,Contact Made,2023-01-01,\n"  # Pipedrive's
+            "ann@example.com,D,Waiting on legal,2023-01-01,\n"  # nobody's: open
+        ),
+        "deals",
+    )
+    assert report["created"] == 4
+    stages = dict(Deal.objects.values_list("name", "stage"))
+    assert stages == {"A": "lost", "B": "won", "C": "qualification", "D": "qualification"}
+    assert Deal.objects.get(name="D").attributes == {"crm_stage": "Waiting on legal"}
+    assert Deal.objects.get(name="C").attributes == {}
+
+    # A later export with a stage we cannot read leaves the stage of our deal alone.
+    deal = Deal.objects.get(name="B")
+    again = write_list("email,name,stage,created_at\nann@example.com,B,Signed off,2023-01-01\n")
+    run_kind(again, "deals", "--on-duplicate", "update")
+    deal.refresh_from_db()
+    assert (deal.stage, deal.attributes) == ("won", {"crm_stage": "Signed off"})
