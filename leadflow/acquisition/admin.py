@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leadflow.acquisition.models import DuplicateCandidate, ImportChange, ImportJob
+from leadflow.acquisition.models import DuplicateCandidate, ImportChange, ImportJob, ImportRecord
 
 
 @admin.register(ImportJob)
@@ -26,6 +26,13 @@ class ImportChangeAdmin(admin.ModelAdmin):
     list_display = ("id", "job", "contact_id", "action", "line")
     list_filter = ("action",)
     readonly_fields = [f.name for f in ImportChange._meta.fields]
+
+
+@admin.register(ImportRecord)
+class ImportRecordAdmin(admin.ModelAdmin):
+    list_display = ("id", "job", "model", "object_id", "action")
+    list_filter = ("model", "action")
+    readonly_fields = [f.name for f in ImportRecord._meta.fields]
 
 
 @admin.register(DuplicateCandidate)

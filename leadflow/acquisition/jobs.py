@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -29,7 +30,14 @@ from django.utils import timezone
 from leadflow.accounts.models import User
 from leadflow.acquisition import progress
 from leadflow.acquisition.kinds import RUNNERS
-from leadflow.acquisition.models import ImportChange, ImportJob, ImportKind, ImportStatus
+from leadflow.acquisition.models import (
+    ImportChange,
+    ImportJob,
+    ImportKind,
+    ImportRecord,
+    ImportRecordAction,
+    ImportStatus,
+)
 from leadflow.acquisition.pipeline.mapping import (
     ATTR_PREFIX,
     SKIP,
@@ -516,6 +524,11 @@ class UndoResult:
     conflicts: list[dict[str, Any]] = field(default_factory=list)  # {contact_id, fields}
     missing: int = 0  # changed contacts deleted since
     spend_deleted: bool = False
+    # Imports of the other kinds, by what was taken back ("companies", "deals", "spend",
+    # "stage changes", "activities"): {"deleted", "kept", "restored", "conflicts"}.
+    records: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Rows kept (someone has worked them since), {record, id, reason}, the first ones.
+    kept_records: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -525,6 +538,8 @@ class UndoResult:
             "conflicts": self.conflicts,
             "missing": self.missing,
             "spend_deleted": self.spend_deleted,
+            "records": self.records,
+            "kept_records": self.kept_records,
         }
 
 
@@ -557,11 +572,11 @@ def undo_import(*, job: ImportJob, actor: User | None) -> UndoResult:
                 f"Import #{job.pk} is {job.get_status_display().lower()}; only a finished "
                 "import can be undone."
             )
-        if job.kind != ImportKind.CONTACTS:
-            # Only contact imports record what they created and changed (source_import_id,
-            # ImportChange); the other kinds cannot yet be taken back row by row.
-            raise ImportStateError("Only imports of contacts can be undone so far.")
         result = UndoResult()
+        if job.kind != ImportKind.CONTACTS:
+            _undo_records(job, actor, result)
+            _finish_undo(job, actor, result, kept_total=len(result.kept_records))
+            return result
         created = Contact.objects.filter(source_import_id=job.pk)
         kept = _worked_contacts(created)
         result.kept = [
@@ -580,11 +595,116 @@ def undo_import(*, job: ImportJob, actor: User | None) -> UndoResult:
             Spend.objects.filter(pk=job.spend_id).delete()
             result.spend_deleted = True
         job.spend = None  # deleted above (the foreign key is SET_NULL)
-        job.status = ImportStatus.UNDONE
-        job.undone_at, job.undone_by = timezone.now(), actor
-        job.report = {**(job.report or {}), "undo": {**result.as_dict(), "kept_total": len(kept)}}
-        job.save(update_fields=["status", "undone_at", "undone_by", "report", "spend"])
+        _finish_undo(job, actor, result, kept_total=len(kept))
     return result
+
+
+def _finish_undo(job: ImportJob, actor: User | None, result: UndoResult, *, kept_total: int):
+    job.status = ImportStatus.UNDONE
+    job.undone_at, job.undone_by = timezone.now(), actor
+    job.report = {**(job.report or {}), "undo": {**result.as_dict(), "kept_total": kept_total}}
+    job.save(update_fields=["status", "undone_at", "undone_by", "report", "spend"])
+
+
+# What an import of another kind created, deleted in this order (a stage change before
+# nothing, a deal before its company), and how the undo result names each.
+RECORD_NAMES = {
+    "contacts.stagechange": "stage changes",
+    "sales.deal": "deals",
+    "contacts.spend": "spend",
+    "contacts.company": "companies",
+}
+
+
+def _undo_records(job: ImportJob, actor: User | None, result: UndoResult) -> None:
+    """Take back an import of companies, deals, activities or spend: the activities it
+    wrote (they carry its id), the values it changed unless someone changed them since, the
+    rows it created unless someone has worked them since, and the contacts it moved (their
+    lifecycle stage, their first and last touch), as a contact import's changes are."""
+    activities, _ = Activity.objects.filter(data__import_job=job.pk).delete()
+    if activities:
+        result.records["activities"] = {"deleted": activities}
+    records = ImportRecord.objects.filter(job=job)
+    for label, name in RECORD_NAMES.items():
+        model = apps.get_model(label)
+        counts = {"deleted": 0, "kept": 0, "restored": 0, "conflicts": 0}
+        updated = records.filter(model=label, action=ImportRecordAction.UPDATED).order_by("-id")
+        for record_batch in _batches(updated):
+            _restore_records(model, record_batch, counts)
+        created = records.filter(model=label, action=ImportRecordAction.CREATED)
+        for ids in _batches(created.values_list("object_id", flat=True)):
+            kept = _worked_records(model, ids, job)
+            for pk, reason in sorted(kept.items()):
+                if len(result.kept_records) < REVIEWED_KEPT:
+                    result.kept_records.append({"record": name, "id": pk, "reason": reason})
+            counts["kept"] += len(kept)
+            doomed = [pk for pk in ids if pk not in kept]
+            _, deleted = model._base_manager.filter(pk__in=doomed).delete()
+            counts["deleted"] += deleted.get(model._meta.label, 0)
+        if any(counts.values()):
+            result.records[name] = counts
+    _restore_changes(job, actor, result)
+
+
+def _batches(rows, size: int = 900):
+    """A query's rows, `size` at a time."""
+    batch = []
+    for row in rows.iterator(chunk_size=2000):
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _worked_records(model, ids: list[int], job: ImportJob) -> dict[int, str]:
+    """The created rows to keep, and why: a company that contacts or deals now point at, a
+    deal or spend entry someone has changed since the import."""
+    label = model._meta.label_lower
+    if label == "contacts.company":
+        kept = {}
+        for pk in Contact.objects.filter(company_id__in=ids).values_list("company_id", flat=True):
+            kept[pk] = "has contacts"
+        deals = apps.get_model("sales", "Deal")._base_manager
+        for pk in deals.filter(company_id__in=ids).values_list("company_id", flat=True):
+            kept.setdefault(pk, "has deals")
+        return kept
+    if label == "sales.deal" and job.finished_at:
+        changed = model._base_manager.filter(pk__in=ids, updated_at__gt=job.finished_at)
+        return dict.fromkeys(changed.values_list("pk", flat=True), "changed since the import")
+    return {}
+
+
+def _restore_records(model, records: list[ImportRecord], counts: dict[str, int]) -> None:
+    """Put back what the import wrote into rows of `model`, field by field, unless someone
+    changed the field since (then it is kept, and counted as a conflict)."""
+    rows = model._base_manager.in_bulk([r.object_id for r in records])
+    for record in records:
+        row = rows.get(record.object_id)
+        if row is None:
+            continue
+        restored, newer = [], False
+        for name, before in record.previous.items():
+            field_ = model._meta.get_field(name)
+            attname = field_.attname
+            current = getattr(row, attname)
+            if current == _field_value(field_, record.written.get(name)):
+                setattr(row, attname, _field_value(field_, before))
+                restored.append(attname)
+            elif current != _field_value(field_, before):
+                newer = True
+        if restored:
+            row.save(update_fields=restored)
+            counts["restored"] += 1
+        counts["conflicts"] += newer
+
+
+def _field_value(field_, value):
+    """A value kept as JSON (see kinds.base.as_json) as the field holds it."""
+    if value is None or field_.get_internal_type() == "JSONField":
+        return value
+    return field_.to_python(value)
 
 
 def _worked_contacts(created) -> dict[int, list[str]]:
@@ -631,7 +751,8 @@ FIELD_ALIASES = {"company": "company_id", "owner": "owner_id"}
 
 
 def _restore_changes(job: ImportJob, actor: User | None, result: UndoResult) -> None:
-    changes = list(ImportChange.objects.filter(job=job).order_by("id"))
+    # Newest first: a contact an import changed twice goes back through both.
+    changes = list(ImportChange.objects.filter(job=job).order_by("-id"))
     contacts = Contact.objects.in_bulk([c.contact_id for c in changes])
     now = timezone.now()
     activities = []

@@ -115,6 +115,34 @@ class ImportChange(models.Model):
         return f"{self.action} contact {self.contact_id} (import #{self.job_id})"
 
 
+class ImportRecordAction(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+
+
+class ImportRecord(models.Model):
+    """A row an import of companies, deals, activities or spend created or changed: what
+    undo takes back. (Contact imports have `Contact.source_import_id` and ImportChange.)
+
+    `model` is the row's "app_label.model" (deals live in sales, which this app may not
+    import); a change keeps {field: value before} and {field: value written}, as JSON.
+    Imported activities are not listed one by one: they carry the job's id in their data.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
+    model = models.CharField(max_length=60)
+    object_id = models.PositiveBigIntegerField()
+    action = models.CharField(max_length=10, choices=ImportRecordAction.choices)
+    previous = models.JSONField(default=dict, blank=True)
+    written = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "model", "action"], name="import_record_job")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.model} {self.object_id} (import #{self.job_id})"
+
+
 class CandidateStatus(models.TextChoices):
     PENDING = "pending", "Awaiting review"
     MERGED = "merged", "Merged by a person"

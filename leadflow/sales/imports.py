@@ -44,11 +44,15 @@ from leadflow.acquisition.kinds.base import (
     MappedChunks,
     add_counts,
     attach_contacts,
+    changed_fields,
     chunks,
     contact_reason,
     first_reason,
     mapped_chunks,
     money,
+    record_contact_updates,
+    record_created,
+    record_updated,
     writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
@@ -220,8 +224,12 @@ class DealsRun:
         self.moving += [new.select(changes.moved.columns), changes.moved]
         self.taken |= set(matched[DEAL_ID].to_list())
         if not options.dry_run:
-            self.taken |= _insert(new, self.job_run.job.pk)
-            _apply(changes, self.job_run.job.pk)
+            job_id = self.job_run.job.pk
+            created = _insert(new, job_id)
+            record_created(job_id, Deal, created)
+            self.taken |= created
+            _apply(changes, job_id)
+            record_updated(job_id, Deal, changes.records)
 
 
 def _reason(header_width: int) -> pl.Expr:
@@ -390,6 +398,8 @@ class Changes:
     """What `--on-duplicate update|merge` does to deals we have."""
 
     deals: list = field(default_factory=list)  # Deal instances with their new values
+    # (deal id, {field: before}, {field: written}) of each, for undo
+    records: list[tuple[int, dict, dict]] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)  # DEAL_WON / DEAL_LOST
     # The deals that were closed by this import, shaped like new rows for _stage_moves.
     moved: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MOVE_SCHEMA))
@@ -440,9 +450,11 @@ def _changes(matched: pl.DataFrame, *, replace: bool) -> Changes:
             deal.stage, deal.won_at, deal.lost_at = row["stage"], row["won_at"], row["lost_at"]
             if deal.stage != LOST:
                 deal.lost_reason = ""
-        if {f: getattr(deal, f) for f in UPDATABLE} == before:
+        after = {f: getattr(deal, f) for f in UPDATABLE}
+        if after == before:
             continue
         changes.deals.append(deal)
+        changes.records.append((deal.pk, *changed_fields(before, after)))
         closed_now = deal.stage in (WON, LOST) and before["stage"] != deal.stage
         if closed_now:
             changes.activities += _closing_activity(deal, row)
@@ -589,13 +601,21 @@ def _stage_moves(new: pl.DataFrame, *, write: bool, job_id: int | None) -> dict[
             moves["contacts made customers"] += 1
     if write:
         _write_stage_moves(changes, final, job_id, now)
+        record_contact_updates(
+            job_id,
+            [
+                (pk, {"lifecycle_stage": stages[pk]}, {"lifecycle_stage": stage})
+                for pk, stage in final.items()
+                if stage != stages[pk]
+            ],
+        )
     return moves
 
 
 def _write_stage_moves(changes, final: dict[int, str], job_id: int, now) -> None:
     for batch in chunks(changes, BATCH_SIZE):
         reasons = [f"{what}: {deal}" for _, _, _, _, (what, deal) in batch]
-        StageChange.objects.bulk_create(
+        made = StageChange.objects.bulk_create(
             StageChange(
                 contact_id=pk,
                 from_stage=old,
@@ -606,6 +626,7 @@ def _write_stage_moves(changes, final: dict[int, str], job_id: int, now) -> None
             )
             for (pk, old, to, at, _), reason in zip(batch, reasons, strict=True)
         )
+        record_created(job_id, StageChange, [change.pk for change in made])
         bulk_record_activities(
             Activity(
                 contact_id=pk,

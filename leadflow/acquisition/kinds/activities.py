@@ -38,14 +38,17 @@ from leadflow.acquisition.kinds.base import (
     add_counts,
     add_names,
     attach_contacts,
+    changed_fields,
     chunks,
     contact_reason,
     ensure_unassigned_channel,
     first_reason,
     mapped_chunks,
     missing_names,
+    record_contact_updates,
     writing,
 )
+from leadflow.acquisition.models import ImportJob
 from leadflow.acquisition.pipeline import load
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
@@ -262,7 +265,7 @@ def _load(new: pl.DataFrame, job_run: ImportRun, first_touches: dict[int, dateti
         channel = channels.get(row["channel"].casefold()) if row["channel"] else None
         return channel or (campaign.channel if campaign else None), campaign
 
-    _move_touches(new, touch, first_touches)
+    _move_touches(new, touch, first_touches, job)
     for batch in new.iter_slices(BATCH_SIZE):
         activities = []
         for row in batch.iter_rows(named=True):
@@ -281,7 +284,9 @@ def _load(new: pl.DataFrame, job_run: ImportRun, first_touches: dict[int, dateti
         bulk_record_activities(activities)
 
 
-def _move_touches(new: pl.DataFrame, touch, first_touches: dict[int, datetime]) -> None:
+def _move_touches(
+    new: pl.DataFrame, touch, first_touches: dict[int, datetime], job: ImportJob
+) -> None:
     """First touch where a contact has none (or has the one an earlier chunk of this file
     gave it, and this chunk's is earlier); last touch where the file's is the latest.
 
@@ -323,6 +328,7 @@ def _move_touches(new: pl.DataFrame, touch, first_touches: dict[int, datetime]) 
         if known is None or row["occurred_at"] > known:
             channel, campaign = touch(row)
             groups.setdefault(("last", channel, campaign), []).append(row[CONTACT_ID])
+    _record_touches(job, groups)
     now = timezone.now()
     for (which, channel, campaign), pks in groups.items():
         for chunk in chunks(pks):
@@ -330,3 +336,31 @@ def _move_touches(new: pl.DataFrame, touch, first_touches: dict[int, datetime]) 
                 **{f"{which}_touch_channel": channel, f"{which}_touch_campaign": campaign},
                 updated_at=now,
             )
+
+
+TOUCH_FIELDS = (
+    "first_touch_channel_id",
+    "first_touch_campaign_id",
+    "last_touch_channel_id",
+    "last_touch_campaign_id",
+)
+
+
+def _record_touches(job, groups: dict[tuple, list[int]]) -> None:
+    """The touches about to be written, with the contacts' touches before, for undo."""
+    written: dict[int, dict] = {}
+    for (which, channel, campaign), pks in groups.items():
+        for pk in pks:
+            written.setdefault(pk, {}).update(
+                {
+                    f"{which}_touch_channel_id": channel.pk if channel else None,
+                    f"{which}_touch_campaign_id": campaign.pk if campaign else None,
+                }
+            )
+    before = {}
+    for chunk in chunks(list(written)):
+        found = Contact.objects.filter(pk__in=chunk).values_list("pk", *TOUCH_FIELDS)
+        before.update((pk, dict(zip(TOUCH_FIELDS, values, strict=True))) for pk, *values in found)
+    record_contact_updates(
+        job, [(pk, *changed_fields(before[pk], after)) for pk, after in written.items()]
+    )

@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,15 @@ from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from leadflow.acquisition.models import DuplicatePolicy, ImportJob, ImportKind
+from leadflow.acquisition.models import (
+    DuplicatePolicy,
+    ImportChange,
+    ImportChangeAction,
+    ImportJob,
+    ImportKind,
+    ImportRecord,
+    ImportRecordAction,
+)
 from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
@@ -26,6 +35,7 @@ from leadflow.errors import LeadflowError
 
 DUPLICATE_POLICIES = tuple(DuplicatePolicy.values)
 REJECT_EXAMPLES = 5
+BATCH_SIZE = 1000
 
 # `progress(total)` may return a callback told how many rows each batch loaded.
 Progress = Callable[[int], None]
@@ -155,6 +165,94 @@ def report_cost(report: ImportReport, options: ImportOptions) -> Decimal | None:
     if report.created:
         report.cost_per_new_lead = str(money(amount / report.created, "0.0001"))
     return amount
+
+
+# --- What undo needs of the kinds other than contacts --------------------------------------
+
+
+def as_json(value: Any) -> Any:
+    """A field's value as JSON keeps it (undo reads it back with the field's to_python)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _job_id(job: ImportJob | int | None) -> int | None:
+    return job.pk if isinstance(job, ImportJob) else job
+
+
+def record_created(job: ImportJob | int | None, model, ids: Iterable[int]) -> None:
+    """The rows of `model` an import (a job or its id; None on a dry run) created, for undo
+    to delete."""
+    if (job_id := _job_id(job)) is None:
+        return
+    label = model._meta.label_lower
+    ImportRecord.objects.bulk_create(
+        (
+            ImportRecord(
+                job_id=job_id, model=label, object_id=pk, action=ImportRecordAction.CREATED
+            )
+            for pk in ids
+        ),
+        batch_size=BATCH_SIZE,
+    )
+
+
+def record_updated(
+    job: ImportJob | int | None, model, changes: Iterable[tuple[int, dict, dict]]
+) -> None:
+    """The rows of `model` an import changed: (id, {field: before}, {field: written}), only
+    the fields that changed, for undo to put back."""
+    if (job_id := _job_id(job)) is None:
+        return
+    label = model._meta.label_lower
+    ImportRecord.objects.bulk_create(
+        (
+            ImportRecord(
+                job_id=job_id,
+                model=label,
+                object_id=pk,
+                action=ImportRecordAction.UPDATED,
+                previous={f: as_json(v) for f, v in before.items()},
+                written={f: as_json(v) for f, v in written.items()},
+            )
+            for pk, before, written in changes
+            if written
+        ),
+        batch_size=BATCH_SIZE,
+    )
+
+
+def changed_fields(before: dict, after: dict) -> tuple[dict, dict]:
+    """The fields whose value differs: ({field: before}, {field: after})."""
+    names = [f for f in after if before.get(f) != after[f]]
+    return {f: before.get(f) for f in names}, {f: after[f] for f in names}
+
+
+def record_contact_updates(
+    job: ImportJob | int | None, changes: Iterable[tuple[int, dict, dict]]
+) -> None:
+    """Contacts a kind other than contacts changed (a deal's lifecycle move, an activity's
+    touch): (id, {field: before}, {field: written}), restored by undo as a contact import's
+    changes are."""
+    if (job_id := _job_id(job)) is None:
+        return
+    ImportChange.objects.bulk_create(
+        (
+            ImportChange(
+                job_id=job_id,
+                contact_id=pk,
+                action=ImportChangeAction.UPDATED,
+                previous={f: as_json(v) for f, v in before.items()},
+                written={f: as_json(v) for f, v in written.items()},
+            )
+            for pk, before, written in changes
+            if written
+        ),
+        batch_size=BATCH_SIZE,
+    )
 
 
 # --- What the kinds other than contacts share ---------------------------------------------

@@ -18,9 +18,12 @@ from leadflow.acquisition.kinds.base import (
     ImportRun,
     MappedChunks,
     add_counts,
+    changed_fields,
     chunks,
     first_reason,
     mapped_chunks,
+    record_created,
+    record_updated,
     writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
@@ -125,8 +128,12 @@ class CompaniesRun:
         report.skipped_in_database += matched.height - len(changes)
         self.taken |= set(matched[MATCH_ID].to_list())
         if not options.dry_run:
-            self.taken |= _insert(new)
-            _update(changes)
+            job = self.job_run.job
+            created = _insert(new)
+            record_created(job, Company, created)
+            self.taken |= created
+            _update([company for company, _, _ in changes])
+            record_updated(job, Company, [(c.pk, before, w) for c, before, w in changes])
 
     def _first_rows(self, usable: pl.DataFrame) -> pl.DataFrame:
         """The rows that are the first of their company in the file: an external id names
@@ -241,8 +248,9 @@ def _stored(value):
     return None if value in (None, "") else value
 
 
-def _changes(matched: pl.DataFrame, options) -> list[Company]:
-    """The matched companies that change, with their new values (update or merge)."""
+def _changes(matched: pl.DataFrame, options) -> list[tuple[Company, dict, dict]]:
+    """The matched companies that change, with their new values (update or merge), and the
+    changed fields' values before and written (for undo)."""
     replace = options.on_duplicate == DuplicatePolicy.UPDATE
     attributes = {}
     for chunk in chunks(matched[MATCH_ID].to_list()):
@@ -251,20 +259,23 @@ def _changes(matched: pl.DataFrame, options) -> list[Company]:
     for row in matched.iter_rows(named=True):
         if row["_domain_taken"]:
             row["domain"] = None
+        stored = {field: row[f"_old_{field}"] for field in FIELDS}
+        stored["industry"], stored["country"] = stored["industry"] or "", stored["country"] or ""
+        stored["external_id"] = row["_old_external_id"]
+        stored["attributes"] = attributes[row[MATCH_ID]] or {}
         values = {}
         for field in FIELDS:
-            new, old = row[field], _stored(row[f"_old_{field}"])
+            new, old = row[field], _stored(stored[field])
             values[field] = old if new is None or (old is not None and not replace) else new
-        values["external_id"] = row["_old_external_id"] or row["external_id"]
-        stored = attributes[row[MATCH_ID]] or {}
-        values["attributes"] = merged_attributes(stored, row_attributes(row), replace=replace)
-        unchanged = all(values[f] == _stored(row[f"_old_{f}"]) for f in FIELDS) and (
-            values["external_id"] == row["_old_external_id"] and values["attributes"] == stored
+        values["industry"] = values["industry"] or ""
+        values["country"] = values["country"] or ""
+        values["external_id"] = stored["external_id"] or row["external_id"]
+        values["attributes"] = merged_attributes(
+            stored["attributes"], row_attributes(row), replace=replace
         )
-        if not unchanged:
-            values["industry"] = values["industry"] or ""
-            values["country"] = values["country"] or ""
-            changed.append(Company(pk=row[MATCH_ID], **values))
+        before, written = changed_fields(stored, values)
+        if written:
+            changed.append((Company(pk=row[MATCH_ID], **values), before, written))
     return changed
 
 

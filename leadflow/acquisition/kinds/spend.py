@@ -31,6 +31,7 @@ from leadflow.acquisition.kinds.base import (
     MappedChunks,
     add_counts,
     add_names,
+    changed_fields,
     chunks,
     ensure_unassigned_channel,
     ensure_vendors,
@@ -38,6 +39,8 @@ from leadflow.acquisition.kinds.base import (
     mapped_chunks,
     missing_names,
     money,
+    record_created,
+    record_updated,
     writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
@@ -148,8 +151,10 @@ class SpendRun:
         if options.dry_run:
             _plan_names(new, report)
             return
-        self.booked |= _load(new, options, report)
-        _revise(changed)
+        booked = _load(new, options, report)
+        record_created(self.job_run.job, Spend, booked)
+        self.booked |= booked
+        _revise(changed, self.job_run.job)
 
 
 def _revisions(
@@ -173,22 +178,28 @@ def _revisions(
     return new, revised
 
 
-def _revise(changed: pl.DataFrame) -> None:
+def _revise(changed: pl.DataFrame, job) -> None:
     stored = {}
     for chunk in chunks(changed[SPEND_ID].to_list()):
-        stored.update(Spend.objects.filter(pk__in=chunk).values_list("pk", "attributes"))
-    revised = [
-        Spend(
-            pk=row[SPEND_ID],
-            amount=Decimal(row[CENTS]) / 100,
-            note=row["note"] or "",
-            attributes=merged_attributes(
-                stored[row[SPEND_ID]] or {}, row_attributes(row), replace=True
+        found = Spend.objects.filter(pk__in=chunk).values_list("pk", *REVISED)
+        stored.update((pk, dict(zip(REVISED, values, strict=True))) for pk, *values in found)
+    revised, records = [], []
+    for row in changed.iter_rows(named=True):
+        before = stored[row[SPEND_ID]]
+        after = {
+            "amount": Decimal(row[CENTS]) / 100,
+            "note": row["note"] or "",
+            "attributes": merged_attributes(
+                before["attributes"] or {}, row_attributes(row), replace=True
             ),
-        )
-        for row in changed.iter_rows(named=True)
-    ]
-    Spend.objects.bulk_update(revised, ["amount", "note", "attributes"], batch_size=BATCH_SIZE)
+        }
+        revised.append(Spend(pk=row[SPEND_ID], **after))
+        records.append((row[SPEND_ID], *changed_fields(before, after)))
+    Spend.objects.bulk_update(revised, list(REVISED), batch_size=BATCH_SIZE)
+    record_updated(job, Spend, records)
+
+
+REVISED = ("amount", "note", "attributes")
 
 
 def _normalise(rows: pl.DataFrame, options, header_currency: str | None) -> pl.DataFrame:

@@ -250,3 +250,25 @@ def test_rejects_are_served_only_from_the_jobs_own_file_under_the_data_dir(
 def test_path_tricks_in_the_url_do_not_reach_a_file(marketer_client):
     for url in ["/imports/1/rejects.csv/../../../etc/passwd", "/imports/..%2f..%2fetc/rejects.csv"]:
         assert marketer_client.get(url).status_code == 404
+
+
+def test_a_companies_import_is_undone_from_its_report(marketer_client):
+    from leadflow.contacts.models import Company
+
+    response = _upload(
+        marketer_client, text="Company,Website,Tier\nAcme,acme.com,Gold\n", kind="companies"
+    )
+    job = ImportJob.objects.get()
+    marketer_client.post(response["Location"], _mapping_post(job))
+    run_worker()
+    report = marketer_client.get(reverse("acquisition:import_detail", args=[job.pk]))
+    assert b"Undo import" in report.content and b"New companies" in report.content
+    assert Company.objects.get().attributes == {"tier": "Gold"}
+
+    confirm = marketer_client.get(reverse("acquisition:import_undo", args=[job.pk]))
+    assert b"delete the <b>1</b> companies it created" in confirm.content
+    undone = marketer_client.post(reverse("acquisition:import_undo", args=[job.pk]), follow=True)
+    html = undone.content.decode()
+    assert "1 companies deleted" in html
+    assert "<b>Companies</b>: 1 deleted" in html
+    assert not Company.objects.exists()

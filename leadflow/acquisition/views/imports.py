@@ -247,6 +247,23 @@ def rejects(request: HttpRequest, pk: int) -> FileResponse:
     )
 
 
+def undo_summary(job: ImportJob, result: jobs.UndoResult) -> str:
+    if job.kind == ImportKind.CONTACTS:
+        kept = f"; {len(result.kept)} kept because they were worked" if result.kept else ""
+        return (
+            f"{result.deleted} new contacts deleted, {result.restored} changed contacts "
+            f"restored{kept}"
+        )
+    parts = [
+        f"{counts.get('deleted', 0)} {name} deleted"
+        + (f", {counts['restored']} restored" if counts.get("restored") else "")
+        for name, counts in result.records.items()
+    ]
+    if result.kept_records:
+        parts.append(f"{len(result.kept_records)} kept because they were worked")
+    return "; ".join(parts) or "nothing was left to take back"
+
+
 @importers_only
 def undo(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("vendor", "spend"), pk=pk)
@@ -256,14 +273,9 @@ def undo(request: HttpRequest, pk: int) -> HttpResponse:
         except LeadflowError as exc:
             messages.error(request, str(exc))
         else:
-            kept = f"; {len(result.kept)} kept because they were worked" if result.kept else ""
-            messages.success(
-                request,
-                f"Import #{job.pk} undone: {result.deleted} new contacts deleted, "
-                f"{result.restored} changed contacts restored{kept}.",
-            )
+            messages.success(request, f"Import #{job.pk} undone: {undo_summary(job, result)}.")
         return redirect("acquisition:import_detail", pk=job.pk)
-    if job.status != ImportStatus.SUCCEEDED or job.kind != ImportKind.CONTACTS:
+    if job.status != ImportStatus.SUCCEEDED:
         return redirect("acquisition:import_detail", pk=job.pk)
     return render(request, "acquisition/imports/undo.html", {"job": job})
 

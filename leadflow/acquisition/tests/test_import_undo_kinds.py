@@ -1,0 +1,184 @@
+"""Undo of imports of companies, deals, activities and spend: what they created goes, what
+they changed comes back, and what someone has worked since stays."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.utils import timezone
+
+from leadflow.acquisition.jobs import ImportStateError, undo_import
+from leadflow.acquisition.models import ImportJob, ImportStatus
+from leadflow.contacts.models import (
+    Activity,
+    Channel,
+    Company,
+    Contact,
+    LifecycleStage,
+    Spend,
+    StageChange,
+)
+from leadflow.contacts.tests.factories import CompanyFactory, ContactFactory
+
+Deal = apps.get_model("sales", "Deal")
+pytestmark = pytest.mark.django_db
+
+
+def _undo(report: dict):
+    job = ImportJob.objects.get(pk=report["job_id"])
+    result = undo_import(job=job, actor=None)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.UNDONE
+    return result
+
+
+def test_undoing_companies_deletes_the_new_keeps_the_used_and_restores_the_changed(
+    write_list, run_kind
+):
+    globex = CompanyFactory(name="Globex", domain="globex.io", industry="", attributes={})
+    report = run_kind(
+        write_list(
+            "name,domain,industry,tier\n"
+            "Acme,acme.com,Software,Gold\n"
+            "Initech,initech.com,Finance,\n"
+            "Globex,globex.io,Energy,Silver\n"
+        ),
+        "companies",
+        "--on-duplicate",
+        "merge",
+    )
+    assert (report["created"], report["updated"]) == (2, 1)
+    ContactFactory(company=Company.objects.get(name="Initech"))  # worked since: stays
+
+    result = _undo(report)
+
+    assert sorted(Company.objects.values_list("name", flat=True)) == ["Globex", "Initech"]
+    globex.refresh_from_db()
+    assert (globex.industry, globex.attributes) == ("", {})
+    assert result.records["companies"] == {"deleted": 1, "kept": 1, "restored": 1, "conflicts": 0}
+    assert result.kept_records == [
+        {
+            "record": "companies",
+            "id": Company.objects.get(name="Initech").pk,
+            "reason": "has contacts",
+        }
+    ]
+    with pytest.raises(ImportStateError, match="already undone"):
+        undo_import(job=ImportJob.objects.get(pk=report["job_id"]), actor=None)
+
+
+def test_a_value_changed_since_the_import_is_kept(write_list, run_kind):
+    globex = CompanyFactory(name="Globex", domain="globex.io", industry="")
+    report = run_kind(
+        write_list("name,domain,industry\nGlobex,globex.io,Energy\n"),
+        "companies",
+        "--on-duplicate",
+        "merge",
+    )
+    Company.objects.filter(pk=globex.pk).update(industry="Utilities")
+
+    result = _undo(report)
+
+    globex.refresh_from_db()
+    assert globex.industry == "Utilities"
+    assert result.records["companies"]["conflicts"] == 1
+
+
+def test_undoing_deals_takes_back_the_deals_their_activities_and_the_lifecycle(
+    write_list, run_kind
+):
+    ann = ContactFactory(email="ann@example.com", lifecycle_stage=LifecycleStage.LEAD)
+    report = run_kind(
+        write_list(
+            "email,name,amount,stage,created_at,closed_at\n"
+            "ann@example.com,Pro,900,won,2023-01-10,2023-03-01\n"
+            "ann@example.com,Add-on,100,proposal,2023-04-01,\n"
+        ),
+        "deals",
+    )
+    ann.refresh_from_db()
+    assert ann.lifecycle_stage == LifecycleStage.CUSTOMER
+    add_on = Deal.objects.get(name="Add-on")
+    Deal.objects.filter(pk=add_on.pk).update(
+        amount=150, updated_at=timezone.now() + timedelta(seconds=5)
+    )  # a rep worked it since
+
+    result = _undo(report)
+
+    assert list(Deal.objects.values_list("name", flat=True)) == ["Add-on"]
+    ann.refresh_from_db()
+    assert ann.lifecycle_stage == LifecycleStage.LEAD
+    assert not StageChange.objects.filter(contact=ann, source="deal import").exists()
+    assert not Activity.objects.filter(contact=ann, kind__startswith="deal").exists()
+    assert result.records["deals"]["deleted"] == 1
+    assert result.records["stage changes"]["deleted"] == 2
+    assert result.kept_records == [
+        {"record": "deals", "id": add_on.pk, "reason": "changed since the import"}
+    ]
+
+
+def test_undoing_a_deal_update_puts_its_stage_and_amount_back(write_list, run_kind):
+    ContactFactory(email="ann@example.com")
+    header = "email,name,amount,stage,created_at,closed_at\n"
+    run_kind(write_list(header + "ann@example.com,Pro,100,proposal,2023-01-10,\n"), "deals")
+    report = run_kind(
+        write_list(header + "ann@example.com,Pro,900,won,2023-01-10,2023-03-01\n"),
+        "deals",
+        "--on-duplicate",
+        "update",
+    )
+    assert report["updated"] == 1
+
+    _undo(report)
+
+    deal = Deal.objects.get()
+    assert (deal.stage, deal.amount, deal.won_at) == ("proposal", Decimal("100"), None)
+
+
+def test_undoing_activities_deletes_them_and_puts_the_touches_back(write_list, run_kind):
+    ann = ContactFactory(email="ann@example.com", first_touch_channel=None)
+    before = Activity.objects.filter(contact=ann).count()
+    report = run_kind(
+        write_list(
+            "email,type,date,channel\n"
+            "ann@example.com,page view,2024-03-01,Webinar\n"
+            "ann@example.com,call,2024-03-02,Ads\n"
+        ),
+        "activities",
+    )
+    ann.refresh_from_db()
+    assert (ann.first_touch_channel.name, ann.last_touch_channel.name) == ("Webinar", "Ads")
+
+    result = _undo(report)
+
+    ann.refresh_from_db()
+    assert ann.first_touch_channel is None and ann.last_touch_channel is None
+    assert result.records["activities"] == {"deleted": 2}
+    assert result.restored == 1
+    # The undo itself is on the timeline; the imported history is gone.
+    assert Activity.objects.filter(contact=ann).count() == before + 1
+    assert Channel.objects.filter(name="Webinar").exists()  # channels it created stay
+
+
+def test_undoing_spend_deletes_the_booked_and_restores_the_revised(write_list, run_kind):
+    header = "Day,Campaign,Cost,Clicks\n"
+    run_kind(write_list(header + "2024-01-01,Brand,10,4\n"), "spend")
+    report = run_kind(
+        write_list(header + "2024-01-01,Brand,12,5\n2024-01-02,Brand,20,9\n"),
+        "spend",
+        "--on-duplicate",
+        "update",
+    )
+    assert (report["created"], report["updated"]) == (1, 1)
+
+    _undo(report)
+
+    spend = Spend.objects.get()
+    assert (spend.amount, spend.attributes) == (Decimal("10"), {"clicks": "4"})
+
+
+def test_a_dry_run_records_nothing_to_undo(write_list, run_kind):
+    run_kind(write_list("name,domain\nAcme,acme.com\n"), "companies", "--dry-run")
+    assert not ImportJob.objects.exists()
+    assert not Contact.objects.exists()
