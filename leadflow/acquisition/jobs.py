@@ -621,10 +621,10 @@ def _undo_records(job: ImportJob, actor: User | None, result: UndoResult) -> Non
     wrote (they carry its id), the values it changed unless someone changed them since, the
     rows it created unless someone has worked them since, and the contacts it moved (their
     lifecycle stage, their first and last touch), as a contact import's changes are."""
-    activities, _ = Activity.objects.filter(data__import_job=job.pk).delete()
+    records = ImportRecord.objects.filter(job=job)
+    activities = _delete_imported_activities(job, records)
     if activities:
         result.records["activities"] = {"deleted": activities}
-    records = ImportRecord.objects.filter(job=job)
     for label, name in RECORD_NAMES.items():
         model = apps.get_model(label)
         counts = {"deleted": 0, "kept": 0, "restored": 0, "conflicts": 0}
@@ -644,6 +644,28 @@ def _undo_records(job: ImportJob, actor: User | None, result: UndoResult) -> Non
         if any(counts.values()):
             result.records[name] = counts
     _restore_changes(job, actor, result)
+
+
+def _delete_imported_activities(job: ImportJob, records) -> int:
+    """Delete the activities the import wrote, but not the timeline of a deal it created
+    that stays (someone changed it since): a kept deal keeps its "deal created" and
+    "deal won" entries. How many were deleted."""
+    Deal = apps.get_model("sales", "Deal")
+    imported = Activity.objects.filter(data__import_job=job.pk)
+    created_deals = records.filter(model="sales.deal", action=ImportRecordAction.CREATED)
+    keep: set[int] = set()
+    for ids in _batches(created_deals.values_list("object_id", flat=True)):
+        kept_deals = list(_worked_records(Deal, ids, job))
+        if kept_deals:
+            rows = imported.filter(data__deal_id__in=kept_deals)
+            keep.update(rows.values_list("pk", flat=True))
+    if not keep:
+        return imported.delete()[0]
+    doomed = [pk for pk in imported.values_list("pk", flat=True) if pk not in keep]
+    return sum(
+        Activity.objects.filter(pk__in=doomed[at : at + 900]).delete()[0]
+        for at in range(0, len(doomed), 900)
+    )
 
 
 def _batches(rows, size: int = 900):
