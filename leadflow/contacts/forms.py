@@ -5,6 +5,7 @@ cleaned values onto the instance while validating, so `services.update_contact` 
 nothing changed and record no history. The services are the only write path.
 """
 
+import json
 from typing import Any
 
 from django import forms
@@ -73,6 +74,81 @@ class ContactListParams(forms.Form):
         ]
 
 
+ATTRIBUTE_NAME_LENGTH = 100
+ATTRIBUTE_VALUE_LENGTH = 10_000
+MAX_ATTRIBUTES = 200
+
+
+def _attribute_text(value: Any) -> str:
+    """How a stored attribute reads on one line of the form (a newline shown as \\n)."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool) or value is None:
+        text = json.dumps(value)
+    elif isinstance(value, int | float):
+        text = str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+    return text.replace("\r\n", "\n").replace("\n", "\\n")
+
+
+class AttributesField(forms.CharField):
+    """Custom attributes (what an import kept from the file's other columns, or what a
+    person adds) as text: one `name: value` a line. A line left as it was keeps its stored
+    value exactly (a number stays a number); an edited or new value is text; a line
+    deleted removes the attribute."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "spellcheck": "false"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Custom attributes")
+        kwargs.setdefault("help_text", "One per line, as name: value. Delete a line to remove it.")
+        kwargs.setdefault("strip", False)
+        super().__init__(**kwargs)
+        self.stored: dict[str, Any] = {}
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return "\n".join(f"{name}: {_attribute_text(v)}" for name, v in value.items())
+        return value
+
+    def to_python(self, value: Any) -> dict[str, Any]:
+        if value is None:  # not on the form that was posted: nothing to change
+            return dict(self.stored)
+        text = super().to_python(value)
+        attributes: dict[str, Any] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, colon, raw = line.partition(":")
+            name, raw = name.strip(), raw.strip()
+            if not colon or not name:
+                raise ValidationError(f"Line {number}: write it as name: value.")
+            if len(name) > ATTRIBUTE_NAME_LENGTH:
+                raise ValidationError(
+                    f"Line {number}: a name has at most {ATTRIBUTE_NAME_LENGTH} characters."
+                )
+            if len(raw) > ATTRIBUTE_VALUE_LENGTH:
+                raise ValidationError(
+                    f"Line {number}: a value has at most {ATTRIBUTE_VALUE_LENGTH:,} characters."
+                )
+            if name in attributes:
+                raise ValidationError(f"Line {number}: {name} is given twice.")
+            if name in self.stored and raw == _attribute_text(self.stored[name]).strip():
+                attributes[name] = self.stored[name]
+            else:
+                attributes[name] = raw
+        if len(attributes) > MAX_ATTRIBUTES:
+            raise ValidationError(f"At most {MAX_ATTRIBUTES} custom attributes.")
+        return attributes
+
+
+def _stored_attributes(record: Any) -> dict[str, Any]:
+    value = getattr(record, "attributes", None) if record is not None else None
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def _company_field() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         queryset=Company.objects.order_by("name"), required=False, empty_label="No company"
@@ -127,13 +203,16 @@ class ContactForm(forms.Form):
         choices=LifecycleStage.choices, initial=LifecycleStage.LEAD, label="Lifecycle stage"
     )
     owner = _owner_field()
+    attributes = AttributesField()
 
     def __init__(
         self, *args: Any, contact: Contact | None = None, user: User, **kwargs: Any
     ) -> None:
         if contact is not None:
-            kwargs.setdefault("initial", {name: getattr(contact, name) for name in self.EDITABLE})
+            initial = {name: getattr(contact, name) for name in self.EDITABLE}
+            kwargs.setdefault("initial", {**initial, "attributes": _stored_attributes(contact)})
         super().__init__(*args, **kwargs)
+        self.fields["attributes"].stored = _stored_attributes(contact)
         self.contact = contact
         self.user = user
         if contact is not None:
@@ -165,6 +244,7 @@ class ContactForm(forms.Form):
     def save(self, *, actor: User) -> Contact | None:
         """Create or update through the services; None (with errors on the form) if refused."""
         values = {name: self.cleaned_data[name] for name in self.EDITABLE}
+        values["attributes"] = self.cleaned_data["attributes"]
         try:
             if self.contact is None:
                 owner = actor if actor.is_rep else self.cleaned_data.get("owner")
@@ -215,12 +295,16 @@ class CompanyForm(forms.Form):
         max_length=2, min_length=2, required=False, help_text="Two-letter code, e.g. DE or US."
     )
 
-    FIELDS = ("name", "domain", "industry", "size", "country")
+    attributes = AttributesField()
+
+    FIELDS = ("name", "domain", "industry", "size", "country", "attributes")
 
     def __init__(self, *args: Any, company: Company | None = None, **kwargs: Any) -> None:
         if company is not None:
-            kwargs.setdefault("initial", {name: getattr(company, name) for name in self.FIELDS})
+            initial = {name: getattr(company, name) for name in self.FIELDS}
+            kwargs.setdefault("initial", {**initial, "attributes": _stored_attributes(company)})
         super().__init__(*args, **kwargs)
+        self.fields["attributes"].stored = _stored_attributes(company)
         self.company = company
 
     def clean_country(self) -> str:

@@ -360,6 +360,7 @@ class CompanyIn(InputSchema):
     industry: text(100) = ""
     size: Annotated[int, Field(ge=0, le=INT_MAX)] | None = None
     country: Country = ""
+    attributes: JsonObject = Field(default_factory=dict)
 
 
 class CompanyPatch(InputSchema):
@@ -368,3 +369,4 @@ class CompanyPatch(InputSchema):
     industry: text(100) = None
     size: Annotated[int, Field(ge=0, le=INT_MAX)] | None = None
     country: Country = None
+    attributes: JsonObject = Field(None, description="Replaces the stored custom attributes.")

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from leadflow.accounts.models import User
 from leadflow.accounts.selectors import list_active_reps
-from leadflow.contacts.forms import attach_service_error
+from leadflow.contacts.forms import AttributesField, attach_service_error
 from leadflow.contacts.models import Contact
 from leadflow.contacts.normalise import InvalidEmail, validate_email_address
 from leadflow.contacts.selectors import list_visible_contacts
@@ -43,7 +43,9 @@ class DealForm(forms.Form):
         help_text="Needed when the stage is Lost.",
     )
 
-    FIELDS = ("name", "amount", "currency", "expected_close_on", "owner")
+    attributes = AttributesField()
+
+    FIELDS = ("name", "amount", "currency", "expected_close_on", "owner", "attributes")
 
     def __init__(
         self,
@@ -58,11 +60,15 @@ class DealForm(forms.Form):
         if deal is not None:
             initial.update({name: getattr(deal, name) for name in self.FIELDS})
             initial.update(stage=deal.stage, lost_reason=deal.lost_reason)
+            if not isinstance(deal.attributes, dict):
+                initial["attributes"] = {}
         else:
             initial.setdefault("currency", currency)
             if contact is not None:
                 initial.setdefault("owner", contact.owner_id)
         super().__init__(*args, **kwargs)
+        if deal is not None and isinstance(deal.attributes, dict):
+            self.fields["attributes"].stored = dict(deal.attributes)
         self.user, self.deal, self.contact = user, deal, contact
         if deal is not None or contact is not None:
             del self.fields["contact_email"]

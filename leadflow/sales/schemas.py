@@ -10,6 +10,7 @@ from pydantic import AfterValidator
 from leadflow.contacts.schemas import (
     Id,
     InputSchema,
+    JsonObject,
     Limit,
     RefOut,
     UserRefOut,
@@ -87,6 +88,9 @@ LOST_REASON_HELP = (
 )
 
 
+ATTRIBUTES_HELP = "Custom attributes as one JSON object; sent, it replaces the stored one."
+
+
 class DealIn(InputSchema):
     name: text(200, min_length=1)
     contact_id: Id
@@ -101,6 +105,7 @@ class DealIn(InputSchema):
     stage: DealStage = DealStage.QUALIFICATION
     expected_close_on: date | None = None
     lost_reason: text(200) = Field("", description=LOST_REASON_HELP)
+    attributes: JsonObject = Field(default_factory=dict, description=ATTRIBUTES_HELP)
 
 
 class DealPatch(InputSchema):
@@ -114,3 +119,4 @@ class DealPatch(InputSchema):
     stage: DealStage = None
     expected_close_on: date | None = None
     lost_reason: text(200) = Field(None, description=LOST_REASON_HELP)
+    attributes: JsonObject = Field(None, description=ATTRIBUTES_HELP)

@@ -13,7 +13,16 @@ from leadflow.errors import LeadflowError
 from leadflow.sales import events
 from leadflow.sales.models import Deal, DealStage
 
-DEAL_FIELDS = ("name", "company", "owner", "amount", "currency", "expected_close_on", "stage")
+DEAL_FIELDS = (
+    "name",
+    "company",
+    "owner",
+    "amount",
+    "currency",
+    "expected_close_on",
+    "stage",
+    "attributes",
+)
 
 
 class InvalidDeal(LeadflowError):

@@ -642,6 +642,10 @@ def test_company_crud(call, api_headers):
     response = call("patch", path, api_headers, {"industry": "Rockets", "size": None})
     assert response.status_code == 200
     assert (response.json()["industry"], response.json()["size"]) == ("Rockets", None)
+    assert response.json()["attributes"] == {"tier": "1"}  # not sent, not changed
+    response = call("patch", path, api_headers, {"attributes": {"tier": "2", "region": "EMEA"}})
+    assert response.json()["attributes"] == {"tier": "2", "region": "EMEA"}
+    assert call("patch", path, api_headers, {"attributes": None}).status_code == 422
     assert call("delete", path, api_headers).status_code == 204
     assert call("get", path, api_headers).status_code == 404
 
@@ -663,6 +667,7 @@ def test_a_taken_domain_is_a_409(call, api_headers):
         {"name": "Acme", "domain": "a b"},
         {"name": "Acme", "country": "Germany"},
         {"name": "Acme", "owner": 1},
+        {"name": "Acme", "attributes": "tier=1"},
     ],
 )
 def test_bad_companies_are_a_422(call, api_headers, body):

@@ -515,3 +515,63 @@ def test_out_of_range_ids_answer_404_or_a_form_error(admin_client_):
     assert response.status_code == 200
     assert response.context["form"].errors["company"]
     assert admin_client_.get(reverse("contacts:create"), {"company": huge}).status_code == 200
+
+
+def test_custom_attributes_are_edited_on_the_company_form(admin_client_):
+    acme = CompanyFactory(name="Acme", attributes={"tier": "Gold", "seats": 40, "note": "a\nb"})
+    url = reverse("contacts:company_edit", args=[acme.pk])
+    shown = admin_client_.get(url).context["form"]["attributes"].value()
+    # (PostgreSQL's jsonb keeps its own key order)
+    assert sorted(shown.splitlines()) == ["note: a\\nb", "seats: 40", "tier: Gold"]
+
+    response = admin_client_.post(
+        url,
+        {
+            "name": "Acme",
+            # seats and note as they were, tier changed, region added, nothing removed
+            "attributes": "tier: Platinum\nseats: 40\nnote: a\\nb\n\nregion:  EMEA ",
+        },
+    )
+
+    assert response.status_code == 302
+    acme.refresh_from_db()
+    assert acme.attributes == {"tier": "Platinum", "seats": 40, "note": "a\nb", "region": "EMEA"}
+
+
+def test_a_bad_attributes_line_is_shown_with_its_number_and_nothing_changes(admin_client_):
+    contact = ContactFactory(email="ada@example.com", attributes={"tier": "Gold"})
+    url = reverse("contacts:edit", args=[contact.pk])
+    for text, message in (
+        ("tier: Gold\nno colon here", "Line 2: write it as name: value."),
+        ("tier: Gold\ntier: Silver", "Line 2: tier is given twice."),
+        (": orphan", "Line 1: write it as name: value."),
+    ):
+        response = admin_client_.post(
+            url, {"email": "ada@example.com", "consent": "unknown", "attributes": text}
+        )
+        assert response.status_code == 200
+        assert response.context["form"].errors["attributes"] == [message]
+    contact.refresh_from_db()
+    assert contact.attributes == {"tier": "Gold"}
+
+
+def test_removing_an_attribute_line_removes_it_and_the_timeline_says_so(admin_client_):
+    contact = ContactFactory(email="ada@example.com", attributes={"tier": "Gold", "source": "X"})
+    admin_client_.post(
+        reverse("contacts:edit", args=[contact.pk]),
+        {"email": "ada@example.com", "consent": "unknown", "attributes": "tier: Gold"},
+    )
+    contact.refresh_from_db()
+    assert contact.attributes == {"tier": "Gold"}
+    update = contact.activities.get(kind=ActivityKind.UPDATED)
+    assert update.data["attributes"]["from"] == {"tier": "Gold", "source": "X"}
+
+
+def test_a_post_without_the_attributes_field_keeps_them(admin_client_):
+    contact = ContactFactory(email="ada@example.com", attributes={"tier": "Gold"})
+    admin_client_.post(
+        reverse("contacts:edit", args=[contact.pk]),
+        {"first_name": "Ada", "email": "ada@example.com", "consent": "unknown"},
+    )
+    contact.refresh_from_db()
+    assert (contact.first_name, contact.attributes) == ("Ada", {"tier": "Gold"})

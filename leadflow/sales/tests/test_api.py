@@ -121,7 +121,16 @@ def test_winning_a_deal_records_when(call, api_headers):
 
 
 @pytest.mark.parametrize(
-    "body", [{"name": None}, {"amount": None}, {"stage": None}, {"contact_id": 3}, {"x": 1}]
+    "body",
+    [
+        {"name": None},
+        {"amount": None},
+        {"stage": None},
+        {"contact_id": 3},
+        {"x": 1},
+        {"attributes": None},
+        {"attributes": ["not", "an", "object"]},
+    ],
 )
 def test_patch_refuses_nulls_for_required_columns_and_unknown_fields(call, api_headers, body):
     deal = DealFactory(name="Pilot")
@@ -239,3 +248,19 @@ def test_a_manager_hands_a_deal_to_a_rep(call, manager_api_headers, rep):
     response = call("patch", f"/deals/{deal.pk}", manager_api_headers, {"owner_id": rep.pk})
     assert response.status_code == 200
     assert response.json()["owner"]["id"] == rep.pk
+
+
+def test_a_deals_custom_attributes_are_set_on_create_and_replaced_by_a_patch(call, api_headers):
+    contact = ContactFactory()
+    body = {"name": "Pro", "contact_id": contact.pk, "attributes": {"product": "GTX", "seats": 4}}
+    response = call("post", "/deals", api_headers, body)
+    assert response.status_code == 201, response.content
+    path = f"/deals/{response.json()['id']}"
+    assert response.json()["attributes"] == {"product": "GTX", "seats": 4}
+
+    patched = call("patch", path, api_headers, {"attributes": {"product": "GTX Plus"}})
+
+    assert patched.json()["attributes"] == {"product": "GTX Plus"}
+    assert call("patch", path, api_headers, {"name": "Pro 2"}).json()["attributes"] == {
+        "product": "GTX Plus"
+    }

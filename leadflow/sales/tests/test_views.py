@@ -172,3 +172,25 @@ def test_the_companies_and_deals_lists_page_through_one_shared_pager(admin_clien
         first = admin_client_.get(url).content.decode()
         assert 'rel="next"' in first and "Page 1 of" in first, url
         assert 'rel="prev"' in admin_client_.get(url + "?page=2").content.decode(), url
+
+
+def test_a_deals_custom_attributes_are_shown_and_edited_on_its_form(admin_client_):
+    deal = DealFactory(name="Pro", attributes={"crm_stage": "Engaging", "product": "<GTX>"})
+    url = reverse("sales:deal_edit", args=[deal.pk])
+    html = admin_client_.get(url).content.decode()
+    assert "Custom attributes" in html
+    assert "crm_stage: Engaging" in html and "product: &lt;GTX&gt;" in html
+
+    admin_client_.post(
+        url,
+        {
+            "name": "Pro",
+            "amount": "10",
+            "currency": "USD",
+            "stage": deal.stage,
+            "attributes": "crm_stage: Prospecting\nproduct: <GTX>",
+        },
+    )
+
+    deal.refresh_from_db()
+    assert deal.attributes == {"crm_stage": "Prospecting", "product": "<GTX>"}
