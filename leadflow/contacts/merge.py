@@ -630,15 +630,20 @@ def merge_contacts_in_bulk(
     now = timezone.now()
     before: dict[int, dict] = {}
     from_stage: dict[int, str] = {}
+    # Survivors grouped by the columns their merge changes: one UPDATE per group (a CASE per
+    # column), which touches no column a survivor's merge need not, instead of one per survivor.
+    by_columns: dict[tuple[str, ...], list[Contact]] = {}
     for p in fast:
         survivor, change = locked[p.survivor_id], changes[p.duplicate_id]
         before[p.duplicate_id] = {name: _dump(getattr(survivor, name)) for name in change}
         from_stage[p.duplicate_id] = survivor.lifecycle_stage
-        # One UPDATE per survivor with only its changed columns: cheaper to build than
-        # bulk_update's CASE per column and row, and it touches no column it need not.
-        Contact.objects.filter(pk=survivor.pk).update(
-            **{_field(name).name: value for name, value in change.items()}, updated_at=now
-        )
+        row = Contact(pk=survivor.pk, updated_at=now)
+        for name, value in change.items():
+            setattr(row, name, value)
+        by_columns.setdefault(tuple(sorted(change)), []).append(row)
+    for names, rows in by_columns.items():
+        columns = [_field(name).name for name in names]
+        Contact.objects.bulk_update(rows, [*columns, "updated_at"], batch_size=MOVE_CHUNK)
     merges = ContactMerge.objects.bulk_create(
         [
             ContactMerge(
