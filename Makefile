@@ -48,6 +48,7 @@ bench: install-dev
 	$(BIN)/python bench/contacts_list.py
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/import_list.py
+	$(BIN)/python bench/import_kinds.py
 
 clean:
 	rm -rf $(VENV) var
