@@ -81,6 +81,7 @@ CONSENT_RANK = {
     ConsentState.GRANTED: 2,
     ConsentState.WITHDRAWN: 3,
 }
+UPDATE_BATCH = 5_000  # rows per UPDATE ... FROM (VALUES ...) at most
 MOVE_CHUNK = 500  # ids per UPDATE ... WHERE id IN (...): SQLite allows 999 parameters
 
 
@@ -546,6 +547,51 @@ class PairToMerge:
     survivor_as_of: datetime.datetime | None = None  # see merge_contacts
 
 
+def update_rows(model, columns: list[models.Field], rows: list[tuple]) -> None:
+    """Give many rows each their own values: rows are (primary key, value of each column).
+
+    One `UPDATE ... FROM (VALUES ...)` per batch (PostgreSQL, and SQLite from 3.33): Django's
+    `bulk_update` builds a CASE per row and column in Python, which cost more than the
+    statements themselves. VALUES names its columns column1, column2... on both databases.
+    """
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info < (3, 33):
+        for pk, *values in rows:
+            changes = {f.attname: v for f, v in zip(columns, values, strict=True)}
+            model._base_manager.filter(pk=pk).update(**changes)
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+
+    def value(i: int, field: models.Field) -> str:
+        # PostgreSQL types a VALUES column from its literals (text, integer, null): cast it.
+        ref = f"v.column{i + 2}"
+        return f"CAST({ref} AS {field.db_type(connection)})" if postgres else ref
+
+    assignments = ", ".join(f"{quote(f.column)} = {value(i, f)}" for i, f in enumerate(columns))
+    width = len(columns) + 1
+    limit = min(connection.features.max_query_params or 65_535, 65_535)
+    per_statement = max(1, min(limit // width, UPDATE_BATCH))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            params: list[Any] = []
+            for pk, *values in batch:
+                params.append(pk)
+                params.extend(
+                    f.get_db_prep_save(v, connection) for f, v in zip(columns, values, strict=True)
+                )
+            tuples = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(batch))
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {tuples}) AS v "  # noqa: S608
+                f"WHERE {table}.{quote(model._meta.pk.column)} = v.column1",
+                params,
+            )
+
+
 def _rows_pointing_at_many(contact_ids: list[int]) -> dict[models.ForeignKey, list[tuple]]:
     """{relation: [(row id, contact id)]} for the rows pointing at any of the contacts."""
     relations = contact_relations()
@@ -609,19 +655,7 @@ def merge_contacts_in_bulk(
     moved: dict[int, dict[str, list]] = {p.duplicate_id: {} for p in fast}
     for field, items in sorted(rows.items(), key=lambda item: _relation_key(item[0])):
         mine = sorted((pk, cid) for pk, cid in items if cid in survivor_of)
-        for start in range(0, len(mine), MOVE_CHUNK):
-            chunk = mine[start : start + MOVE_CHUNK]
-            targets = sorted({cid for _, cid in chunk})
-            new_owner = models.Case(
-                *[
-                    models.When(**{field.attname: cid}, then=Value(survivor_of[cid]))
-                    for cid in targets
-                ],
-                output_field=models.BigIntegerField(),
-            )
-            field.model._base_manager.filter(pk__in=[pk for pk, _ in chunk]).update(
-                **{field.attname: new_owner}
-            )
+        update_rows(field.model, [field], [(pk, survivor_of[cid]) for pk, cid in mine])
         for pk, cid in mine:
             moved[cid].setdefault(_relation_key(field), []).append(pk)
     using = router.db_for_write(Contact)
@@ -630,20 +664,19 @@ def merge_contacts_in_bulk(
     now = timezone.now()
     before: dict[int, dict] = {}
     from_stage: dict[int, str] = {}
-    # Survivors grouped by the columns their merge changes: one UPDATE per group (a CASE per
-    # column), which touches no column a survivor's merge need not, instead of one per survivor.
-    by_columns: dict[tuple[str, ...], list[Contact]] = {}
+    # Survivors grouped by the columns their merge changes: one UPDATE per group, which
+    # touches no column a survivor's merge need not, instead of one per survivor.
+    by_columns: dict[tuple[str, ...], list[tuple]] = {}
     for p in fast:
         survivor, change = locked[p.survivor_id], changes[p.duplicate_id]
         before[p.duplicate_id] = {name: _dump(getattr(survivor, name)) for name in change}
         from_stage[p.duplicate_id] = survivor.lifecycle_stage
-        row = Contact(pk=survivor.pk, updated_at=now)
-        for name, value in change.items():
-            setattr(row, name, value)
-        by_columns.setdefault(tuple(sorted(change)), []).append(row)
-    for names, rows in by_columns.items():
-        columns = [_field(name).name for name in names]
-        Contact.objects.bulk_update(rows, [*columns, "updated_at"], batch_size=MOVE_CHUNK)
+        names = tuple(sorted(change))
+        values = (survivor.pk, *(change[name] for name in names), now)
+        by_columns.setdefault(names, []).append(values)
+    updated_at = Contact._meta.get_field("updated_at")
+    for names, values in by_columns.items():
+        update_rows(Contact, [*(_field(name) for name in names), updated_at], values)
     merges = ContactMerge.objects.bulk_create(
         [
             ContactMerge(

@@ -13,6 +13,7 @@ from leadflow.contacts.merge import (
     merge_contacts,
     merge_contacts_in_bulk,
     undo_merge,
+    update_rows,
 )
 from leadflow.contacts.models import (
     Activity,
@@ -458,3 +459,34 @@ def test_provenance_stays_the_survivors_own(pair):
     survivor.refresh_from_db()
     assert (survivor.source_vendor_id, survivor.source_import_id) == (None, None)
     assert merge.duplicate_snapshot["fields"]["source_import_id"] == 42
+
+
+def test_update_rows_gives_each_row_its_own_values_of_every_type(monkeypatch):
+    monkeypatch.setattr("leadflow.contacts.merge.UPDATE_BATCH", 2)  # several statements
+    acme = CompanyFactory()
+    a, b, c = ContactFactory.create_batch(3, company=acme, attributes={"old": 1})
+    untouched = ContactFactory(first_name="Same")
+    when = timezone.now() - timedelta(days=3)
+    fields = [Contact._meta.get_field(n) for n in ("first_name", "company", "attributes",
+                                                    "score", "created_at")]  # fmt: skip
+    update_rows(
+        Contact,
+        fields,
+        [
+            (a.pk, "O'Brien; DROP TABLE x", None, {"tier": "gold", "n": [1, 2]}, 7, when),
+            (b.pk, "Zoë", acme.pk, {}, 0, when),
+            (c.pk, "", None, {"quote": 'say "hi"'}, 2_000_000, when),
+        ],
+    )
+
+    rows = {r.pk: r for r in Contact.objects.all()}
+    assert (rows[a.pk].first_name, rows[a.pk].company_id) == ("O'Brien; DROP TABLE x", None)
+    assert rows[a.pk].attributes == {"tier": "gold", "n": [1, 2]}
+    assert (rows[b.pk].first_name, rows[b.pk].company_id, rows[b.pk].attributes) == (
+        "Zoë",
+        acme.pk,
+        {},
+    )
+    assert (rows[c.pk].score, rows[c.pk].attributes) == (2_000_000, {"quote": 'say "hi"'})
+    assert {rows[pk].created_at for pk in (a.pk, b.pk, c.pk)} == {when}
+    assert rows[untouched.pk].first_name == "Same"
