@@ -278,3 +278,35 @@ def test_a_common_code_is_blocked_with_a_name_initial_and_large_blocks_are_skipp
     assert "attr.postcode+initial" in stats.rules
     assert (0, 1) in set(pairs.rows())
     assert stats.skipped_blocks >= 1  # the surname initial z is shared by all 20
+
+
+def test_edit_levels_count_a_swap_of_neighbours_as_one_edit():
+    from leadflow.acquisition.dedupe.blocking import L, R
+    from leadflow.acquisition.dedupe.compare import LEVELS, compare_pairs, comparisons
+    from leadflow.acquisition.dedupe.normalise import prepare
+
+    frame = pl.DataFrame(
+        {
+            "email": ["ann@x.com", "ann@x.com", "nan@x.com", "anx@x.com", "bnx@x.com", None]
+            + [None, None],
+            "attr.postcode": ["AB12", "AB12", "BA12", "A12", "BA21", "ZZ99", "CA", "ABC"],
+        }
+    )
+    fields = parse_fields("email,attr.postcode")
+    pairs = pl.DataFrame({L: [0, 0, 0, 0, 0, 6], R: [1, 2, 3, 4, 5, 7]})
+    plan = comparisons(fields)
+    gamma = compare_pairs(prepare(frame, fields), pairs, fields)
+    named = [
+        tuple(LEVELS[c.kind][g] if g >= 0 else None for c, g in zip(plan, row, strict=True))
+        for row in gamma.tolist()
+    ]
+    assert named == [
+        ("exact", "exact"),
+        ("one edit", "one edit"),  # "an" -> "na", "AB" -> "BA": one swap of neighbours each
+        ("one edit", "one edit"),  # a letter changed; a letter dropped
+        ("different", "two edits"),  # two letters changed; two swaps
+        (None, "different"),  # no email on one side
+        # CA -> AC -> ABC: two edits by Damerau-Levenshtein (three by optimal string
+        # alignment, which may not edit a swapped pair again).
+        (None, "two edits"),
+    ]
