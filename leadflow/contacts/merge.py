@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from leadflow.accounts.models import User
 from leadflow.contacts import events
+from leadflow.contacts.bulk import insert_rows, update_rows
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -81,7 +82,6 @@ CONSENT_RANK = {
     ConsentState.GRANTED: 2,
     ConsentState.WITHDRAWN: 3,
 }
-UPDATE_BATCH = 5_000  # rows per UPDATE ... FROM (VALUES ...) at most
 MOVE_CHUNK = 500  # ids per UPDATE ... WHERE id IN (...): SQLite allows 999 parameters
 
 
@@ -547,51 +547,6 @@ class PairToMerge:
     survivor_as_of: datetime.datetime | None = None  # see merge_contacts
 
 
-def update_rows(model, columns: list[models.Field], rows: list[tuple]) -> None:
-    """Give many rows each their own values: rows are (primary key, value of each column).
-
-    One `UPDATE ... FROM (VALUES ...)` per batch (PostgreSQL, and SQLite from 3.33): Django's
-    `bulk_update` builds a CASE per row and column in Python, which cost more than the
-    statements themselves. VALUES names its columns column1, column2... on both databases.
-    """
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info < (3, 33):
-        for pk, *values in rows:
-            changes = {f.attname: v for f, v in zip(columns, values, strict=True)}
-            model._base_manager.filter(pk=pk).update(**changes)
-        return
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    postgres = connection.vendor == "postgresql"
-
-    def value(i: int, field: models.Field) -> str:
-        # PostgreSQL types a VALUES column from its literals (text, integer, null): cast it.
-        ref = f"v.column{i + 2}"
-        return f"CAST({ref} AS {field.db_type(connection)})" if postgres else ref
-
-    assignments = ", ".join(f"{quote(f.column)} = {value(i, f)}" for i, f in enumerate(columns))
-    width = len(columns) + 1
-    limit = min(connection.features.max_query_params or 65_535, 65_535)
-    per_statement = max(1, min(limit // width, UPDATE_BATCH))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start : start + per_statement]
-            params: list[Any] = []
-            for pk, *values in batch:
-                params.append(pk)
-                params.extend(
-                    f.get_db_prep_save(v, connection) for f, v in zip(columns, values, strict=True)
-                )
-            tuples = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(batch))
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM (VALUES {tuples}) AS v "  # noqa: S608
-                f"WHERE {table}.{quote(model._meta.pk.column)} = v.column1",
-                params,
-            )
-
-
 def _rows_pointing_at_many(contact_ids: list[int]) -> dict[models.ForeignKey, list[tuple]]:
     """{relation: [(row id, contact id)]} for the rows pointing at any of the contacts."""
     relations = contact_relations()
@@ -677,7 +632,8 @@ def merge_contacts_in_bulk(
     updated_at = Contact._meta.get_field("updated_at")
     for names, values in by_columns.items():
         update_rows(Contact, [*(_field(name) for name in names), updated_at], values)
-    merges = ContactMerge.objects.bulk_create(
+    merges = insert_rows(
+        ContactMerge,
         [
             ContactMerge(
                 survivor_id=p.survivor_id,
@@ -694,38 +650,44 @@ def merge_contacts_in_bulk(
                 created_at=now,
             )
             for p in fast
-        ]
+        ],
     )
-    StageChange.objects.bulk_create(
-        StageChange(
-            contact_id=p.survivor_id,
-            from_stage=from_stage[p.duplicate_id],
-            to_stage=changes[p.duplicate_id]["lifecycle_stage"],
-            changed_at=now,
-            actor=actor,
-            source="merge",
-            reason=f"merged with contact {p.duplicate_id}",
-        )
-        for p in fast
-        if "lifecycle_stage" in changes[p.duplicate_id]
+    insert_rows(
+        StageChange,
+        [
+            StageChange(
+                contact_id=p.survivor_id,
+                from_stage=from_stage[p.duplicate_id],
+                to_stage=changes[p.duplicate_id]["lifecycle_stage"],
+                changed_at=now,
+                actor=actor,
+                source="merge",
+                reason=f"merged with contact {p.duplicate_id}",
+            )
+            for p in fast
+            if "lifecycle_stage" in changes[p.duplicate_id]
+        ],
     )
-    Activity.objects.bulk_create(
-        Activity(
-            contact_id=p.survivor_id,
-            kind=ActivityKind.MERGED,
-            actor=actor,
-            occurred_at=now,
-            data={
-                "merge_id": merge.pk,
-                "duplicate": _describe(locked[p.duplicate_id]),
-                "source": source,
-                "reason": reason,
-                "probability": p.probability,
-                "changed": sorted(_field(n).name for n in changes[p.duplicate_id]),
-                "moved": {key: len(ids) for key, ids in merge.moved.items()},
-            },
-        )
-        for p, merge in zip(fast, merges, strict=True)
+    insert_rows(
+        Activity,
+        [
+            Activity(
+                contact_id=p.survivor_id,
+                kind=ActivityKind.MERGED,
+                actor=actor,
+                occurred_at=now,
+                data={
+                    "merge_id": merge.pk,
+                    "duplicate": _describe(locked[p.duplicate_id]),
+                    "source": source,
+                    "reason": reason,
+                    "probability": p.probability,
+                    "changed": sorted(_field(n).name for n in changes[p.duplicate_id]),
+                    "moved": {key: len(ids) for key, ids in merge.moved.items()},
+                },
+            )
+            for p, merge in zip(fast, merges, strict=True)
+        ],
     )
     done = {p.duplicate_id: merge.pk for p, merge in zip(fast, merges, strict=True)}
     for p in live:

@@ -6,6 +6,7 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
+from leadflow.contacts.bulk import insert_rows, update_rows
 from leadflow.contacts.merge import (
     MergeError,
     PairToMerge,
@@ -13,7 +14,6 @@ from leadflow.contacts.merge import (
     merge_contacts,
     merge_contacts_in_bulk,
     undo_merge,
-    update_rows,
 )
 from leadflow.contacts.models import (
     Activity,
@@ -462,7 +462,7 @@ def test_provenance_stays_the_survivors_own(pair):
 
 
 def test_update_rows_gives_each_row_its_own_values_of_every_type(monkeypatch):
-    monkeypatch.setattr("leadflow.contacts.merge.UPDATE_BATCH", 2)  # several statements
+    monkeypatch.setattr("leadflow.contacts.bulk.UPDATE_BATCH", 2)  # several statements
     acme = CompanyFactory()
     a, b, c = ContactFactory.create_batch(3, company=acme, attributes={"old": 1})
     untouched = ContactFactory(first_name="Same")
@@ -490,3 +490,30 @@ def test_update_rows_gives_each_row_its_own_values_of_every_type(monkeypatch):
     assert (rows[c.pk].score, rows[c.pk].attributes) == (2_000_000, {"quote": 'say "hi"'})
     assert {rows[pk].created_at for pk in (a.pk, b.pk, c.pk)} == {when}
     assert rows[untouched.pk].first_name == "Same"
+
+
+def test_insert_rows_saves_what_bulk_create_would():
+    contact = ContactFactory()
+    when = timezone.now() - timedelta(days=2)
+    made = insert_rows(
+        Activity,
+        [
+            Activity(contact=contact, kind=ActivityKind.NOTE, occurred_at=when, data={"a": [1]}),
+            Activity(
+                contact=contact,
+                kind=ActivityKind.MERGED,
+                occurred_at=when,
+                data={"q": 'x "y"\\z\ttab'},
+            ),
+        ],
+    )
+    assert all(a.pk and not a._state.adding for a in made)
+    stored = {a.pk: a for a in Activity.objects.filter(contact=contact)}
+    assert set(stored) >= {a.pk for a in made}
+    first, second = stored[made[0].pk], stored[made[1].pk]
+    assert (first.kind, first.occurred_at, first.data) == (ActivityKind.NOTE, when, {"a": [1]})
+    assert second.data == {"q": 'x "y"\\z\ttab'}
+    # The sequence moved past the rows: the next ordinary save does not collide.
+    later = Activity.objects.create(contact=contact, kind=ActivityKind.NOTE, occurred_at=when)
+    assert later.pk > made[1].pk
+    assert insert_rows(Activity, []) == []
