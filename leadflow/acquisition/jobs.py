@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from leadflow.accounts.models import User
 from leadflow.acquisition import progress
-from leadflow.acquisition.kinds import RUNNERS
+from leadflow.acquisition.kinds import AFTER_UNDO, RUNNERS
 from leadflow.acquisition.models import (
     ImportChange,
     ImportJob,
@@ -524,6 +524,8 @@ class UndoResult:
     conflicts: list[dict[str, Any]] = field(default_factory=list)  # {contact_id, fields}
     missing: int = 0  # changed contacts deleted since
     spend_deleted: bool = False
+    # Contacts moved on again, after their stage was put back, by what they kept (a deal).
+    moved_by_kept: int = 0
     # Imports of the other kinds, by what was taken back ("companies", "deals", "spend",
     # "stage changes", "activities"): {"deleted", "kept", "restored", "conflicts"}.
     records: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -538,6 +540,7 @@ class UndoResult:
             "conflicts": self.conflicts,
             "missing": self.missing,
             "spend_deleted": self.spend_deleted,
+            "moved_by_kept": self.moved_by_kept,
             "records": self.records,
             "kept_records": self.kept_records,
         }
@@ -622,6 +625,7 @@ def _undo_records(job: ImportJob, actor: User | None, result: UndoResult) -> Non
     rows it created unless someone has worked them since, and the contacts it moved (their
     lifecycle stage, their first and last touch), as a contact import's changes are."""
     records = ImportRecord.objects.filter(job=job)
+    kept_ids: dict[str, list[int]] = {}
     activities = _delete_imported_activities(job, records)
     if activities:
         result.records["activities"] = {"deleted": activities}
@@ -638,12 +642,16 @@ def _undo_records(job: ImportJob, actor: User | None, result: UndoResult) -> Non
                 if len(result.kept_records) < REVIEWED_KEPT:
                     result.kept_records.append({"record": name, "id": pk, "reason": reason})
             counts["kept"] += len(kept)
+            kept_ids.setdefault(label, []).extend(kept)
             doomed = [pk for pk in ids if pk not in kept]
             _, deleted = model._base_manager.filter(pk__in=doomed).delete()
             counts["deleted"] += deleted.get(model._meta.label, 0)
         if any(counts.values()):
             result.records[name] = counts
     _restore_changes(job, actor, result)
+    after_undo = AFTER_UNDO.get(job.kind)
+    if after_undo and kept_ids:
+        result.moved_by_kept = after_undo(kept_ids, actor)
 
 
 def _delete_imported_activities(job: ImportJob, records) -> int:

@@ -23,6 +23,7 @@ from leadflow.acquisition.kinds.base import (
     ProgressFactory,
 )
 from leadflow.acquisition.models import ImportJob, ImportStatus
+from leadflow.acquisition.pipeline.values import AMOUNT_DIGITS, CURRENCY_CODES
 from leadflow.acquisition.progress import ImportCancelled
 from leadflow.errors import LeadflowError
 
@@ -49,6 +50,9 @@ class ImportSuperseded(LeadflowError):
     status_code = 409
 
 
+COST_PER_LEAD_DIGITS = 10  # ImportJob.cost_per_new_lead: Decimal(max_digits=14, decimal_places=4)
+
+
 def check_options(options: ImportOptions) -> None:
     """Refuse options that cannot run, before any file is read."""
     if options.kind not in RUNNERS:
@@ -60,9 +64,22 @@ def check_options(options: ImportOptions) -> None:
     costed = options.cost_per_lead is not None or options.total_cost is not None
     if costed and not (options.vendor or options.campaign):
         raise InvalidImport("A list cost needs --vendor (or --campaign) to be booked against.")
-    for cost in (options.cost_per_lead, options.total_cost):
-        if cost is not None and cost < 0:
+    for flag, cost, whole_digits in (
+        ("--cost-per-lead", options.cost_per_lead, COST_PER_LEAD_DIGITS),
+        ("--total-cost", options.total_cost, AMOUNT_DIGITS),
+    ):
+        if cost is None:
+            continue
+        if not cost.is_finite():
+            raise InvalidImport(f"{flag} must be an amount, not {cost}.")
+        if cost < 0:
             raise InvalidImport("A cost cannot be negative.")
+        if cost >= Decimal(10) ** whole_digits:
+            raise InvalidImport(f"{flag} {cost} is too large (at most {whole_digits} digits).")
+    if costed and options.currency not in CURRENCY_CODES:
+        raise InvalidImport(
+            f"--currency {options.currency!r} is not an ISO 4217 code (USD, EUR...)."
+        )
 
 
 def import_list(

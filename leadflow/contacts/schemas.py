@@ -104,11 +104,13 @@ Email = Annotated[text(254) | None, AfterValidator(check_email)]
 
 def check_moment(value: datetime) -> datetime:
     # A naive time is read as UTC. Far-off years overflow when converted to UTC for storage.
+    # The moment goes on in UTC: PostgreSQL refuses offsets beyond 15:59 that ISO 8601 and
+    # Python allow ("+18:05").
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     if not 1900 <= value.year <= 2999:
         raise ValueError("must be between the years 1900 and 2999")
-    return value
+    return value.astimezone(UTC)
 
 
 Moment = Annotated[datetime, AfterValidator(check_moment)]

@@ -73,7 +73,7 @@ from leadflow.contacts.models import (
     LifecycleStage,
     StageChange,
 )
-from leadflow.contacts.services import bulk_record_activities
+from leadflow.contacts.services import bulk_record_activities, change_stage
 from leadflow.sales.models import Deal
 
 KIND = "deals"
@@ -643,3 +643,40 @@ def _write_stage_moves(changes, final: dict[int, str], job_id: int, now) -> None
     for stage, pks in by_stage.items():
         for chunk in chunks(pks):
             Contact.objects.filter(pk__in=chunk).update(lifecycle_stage=stage, updated_at=now)
+
+
+UNDO_SOURCE = "import undo"
+
+
+def follow_kept_deals(kept: dict[str, list[int]], actor: User | None) -> int:
+    """After a deals import is undone: a contact whose stage was put back but who keeps one
+    of its deals (someone worked it since) moves on again as that deal did, to opportunity
+    for a deal not lost (from subscriber, lead, MQL or SQL) and to customer for a won one.
+    Each move has its StageChange (source "import undo") and timeline entry; returns how
+    many contacts moved."""
+    deals = Deal.objects.filter(pk__in=kept.get(Deal._meta.label_lower, [])).order_by("pk")
+    targets: dict[int, tuple[str, str]] = {}  # contact id: (stage, the deal that gives it)
+    for deal in deals.only("pk", "name", "contact_id", "stage"):
+        if deal.stage == WON:
+            targets[deal.contact_id] = (LifecycleStage.CUSTOMER, deal.name)
+        elif deal.stage != LOST:
+            targets.setdefault(deal.contact_id, (LifecycleStage.OPPORTUNITY, deal.name))
+    moved = 0
+    for contact in Contact.objects.filter(pk__in=list(targets)).order_by("pk"):
+        stage, deal_name = targets[contact.pk]
+        if contact.lifecycle_stage in CUSTOMER_ALREADY:
+            continue
+        if (
+            stage == LifecycleStage.OPPORTUNITY
+            and contact.lifecycle_stage not in BEFORE_OPPORTUNITY
+        ):
+            continue
+        change_stage(
+            contact=contact,
+            to_stage=stage,
+            actor=actor,
+            reason=f"Deal kept by the undo: {deal_name}"[:REASON_LENGTH],
+            source=UNDO_SOURCE,
+        )
+        moved += 1
+    return moved

@@ -7,7 +7,7 @@ The only stage that reads the database. Rows come in chunks of plain tuples from
 import polars as pl
 from django.db.models.fields.json import KT
 
-from leadflow.acquisition.dedupe.fields import Field
+from leadflow.acquisition.dedupe.fields import Field, UnknownField
 from leadflow.contacts.models import Contact
 
 ID = "id"
@@ -47,4 +47,14 @@ def load_contacts(fields: list[Field], *, chunk_rows: int = CHUNK_ROWS) -> pl.Da
             chunks.append(pl.DataFrame(batch, schema=schema, orient="row", strict=False))
             batch = []
     chunks.append(pl.DataFrame(batch, schema=schema, orient="row", strict=False))
-    return pl.concat(chunks)
+    frame = pl.concat(chunks)
+    # A misspelt attribute compares as unknown on every pair: the run would match on the
+    # other fields alone, and merge more than the person asked for.
+    for column in columns:
+        if (
+            column.startswith("attr.")
+            and frame.height
+            and frame[column].null_count() == frame.height
+        ):
+            raise UnknownField(f"{column}: no contact has this attribute (check its spelling)")
+    return frame

@@ -29,7 +29,7 @@ from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
 from leadflow.acquisition.pipeline.rejects import RejectsFile
 from leadflow.acquisition.pipeline.validate import REASON
-from leadflow.acquisition.pipeline.values import blank_to_null
+from leadflow.acquisition.pipeline.values import AMOUNT_DIGITS, blank_to_null
 from leadflow.contacts.models import Channel, ChannelKind, Contact, Vendor
 from leadflow.errors import LeadflowError
 
@@ -161,6 +161,11 @@ def report_cost(report: ImportReport, options: ImportOptions) -> Decimal | None:
         amount = money(options.total_cost)
     else:
         return None
+    if amount >= Decimal(10) ** AMOUNT_DIGITS:
+        raise InvalidImport(
+            f"The list cost, {amount} {options.currency}, is more than a spend entry holds "
+            f"({AMOUNT_DIGITS} digits): nothing was imported."
+        )
     report.cost_total = str(amount)
     if report.created:
         report.cost_per_new_lead = str(money(amount / report.created, "0.0001"))

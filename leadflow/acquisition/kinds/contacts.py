@@ -264,6 +264,8 @@ def _report_planned(state: ContactsRun) -> None:
         planned["channel"].add(load.DEFAULT_CAMPAIGN_CHANNEL)
     report.channels_created = missing_names(Channel, planned["channel"])
     report.companies_created = len(missing_names(Company, planned["company"]))
+    if options.vendor and not Vendor.objects.filter(name=options.vendor.strip()).exists():
+        report.vendors_created = [options.vendor.strip()]
 
 
 def _add_warnings(report, counts: dict[str, int]) -> None:
@@ -280,7 +282,9 @@ def _prepare_targets(state: ContactsRun) -> None:
     """The vendor and the default channel and campaign named by the options."""
     options, report, targets = state.job_run.options, state.job_run.report, state.targets
     if options.vendor:
-        targets.vendor = load.ensure_vendor(options.vendor)[0]
+        targets.vendor, created = load.ensure_vendor(options.vendor)
+        if created:
+            report.vendors_created = [targets.vendor.name]
     if options.channel:
         _add_channels(state, {options.channel})
         targets.default_channel = targets.channels.get(options.channel.casefold())

@@ -48,10 +48,31 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "phone no.",
     ),
     "job_title": ("job title", "title", "position", "role", "designation"),
-    "country": ("country", "country code", "nation"),
-    "company": ("company", "company name", "organisation", "organization", "account", "employer"),
+    # HubSpot exports "Country/Region", Salesforce "Mailing Country" (and "Account Name").
+    "country": ("country", "country code", "nation", "country region", "mailing country"),
+    "company": (
+        "company",
+        "company name",
+        "organisation",
+        "organization",
+        "account",
+        "employer",
+        "account name",
+        "organisation name",
+        "organization name",
+    ),
     "external_id": ("external id", "id", "lead id", "prospect id", "contact id", "record id"),
-    "created_at": ("created at", "created", "created date", "date created", "signup date"),
+    "created_at": (
+        "created at",
+        "created",
+        "created date",
+        "date created",
+        "signup date",
+        "create date",
+        "created on",
+        "creation date",
+        "date added",
+    ),
     # When the source last changed the row: a merge lets a newer row's values win.
     "updated_at": (
         "updated at",
@@ -79,6 +100,10 @@ CONTACT_REFERENCE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "e-mail address",
         "person email",
         "customer email",
+        # HubSpot's deal and activity exports name the record they are associated with.
+        "associated contact email",
+        "associated email",
+        "primary contact email",
     ),
     "contact_external_id": (
         "contact external id",
@@ -88,6 +113,7 @@ CONTACT_REFERENCE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "lead id",
         "prospect id",
         "customer id",
+        "associated contact id",
     ),
 }
 

@@ -207,6 +207,11 @@ def test_unknown_field_and_bad_thresholds_are_errors(people):
         _run("--threshold", "0.5", "--review-threshold", "0.8")
 
 
+def test_an_attribute_no_contact_has_is_refused(people):
+    with pytest.raises(CommandError, match="attr.postcod: no contact has this attribute"):
+        call_command("dedupe", "--fields", "name,attr.postcod", "--dry-run", stdout=StringIO())
+
+
 def test_text_output_is_a_table(people):
     out = StringIO()
     call_command("dedupe", "--fields", ALL_FIELDS, "--dry-run", stdout=out)

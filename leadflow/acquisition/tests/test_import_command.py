@@ -216,6 +216,47 @@ def test_total_cost_is_shared_by_the_new_leads(write_list, run_import):
     assert (report["cost_total"], report["cost_per_new_lead"]) == ("100.00", "50.0000")
 
 
+def test_a_new_vendor_is_listed_in_the_report_and_a_known_one_is_not(write_list, run_import):
+    dry = run_import(write_list(LIST), "--dry-run", "--vendor", "ListCo", "--total-cost", "10")
+    assert dry["vendors_created"] == ["ListCo"]
+    first = run_import(write_list(LIST), "--vendor", "ListCo", "--total-cost", "10")
+    assert first["vendors_created"] == ["ListCo"]
+    again = run_import(write_list(LIST), "--vendor", "ListCo", "--total-cost", "10")
+    assert again["vendors_created"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--total-cost", "1e20"], "too large"),
+        (["--cost-per-lead", "99999999999"], "too large"),
+        (["--cost-per-lead", "1", "--currency", "XYZ"], "not an ISO 4217 code"),
+    ],
+)
+def test_a_cost_the_books_cannot_hold_is_refused_before_reading(write_list, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "import", str(write_list(LIST)), "--kind", "contacts", "--vendor", "ListCo", *args
+        )
+    assert not ImportJob.objects.exists() and not Spend.objects.exists()
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.parametrize("amount", ["abc", "NaN", "Infinity"])
+def test_an_amount_that_is_not_a_number_is_a_usage_error(write_list, amount, capsys):
+    with pytest.raises(CommandError, match="not an amount"):
+        call_command(
+            "import",
+            str(write_list(LIST)),
+            "--kind",
+            "contacts",
+            "--vendor",
+            "V",
+            "--total-cost",
+            amount,
+        )
+
+
 def test_a_dry_run_writes_nothing(write_list, run_import):
     ContactFactory(email="bob@example.com")
     before = Contact.objects.count()

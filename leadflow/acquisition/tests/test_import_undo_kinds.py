@@ -108,8 +108,14 @@ def test_undoing_deals_takes_back_the_deals_their_activities_and_the_lifecycle(
 
     assert list(Deal.objects.values_list("name", flat=True)) == ["Add-on"]
     ann.refresh_from_db()
-    assert ann.lifecycle_stage == LifecycleStage.LEAD
+    # The won deal's moves are taken back; the open deal that stays makes her an opportunity
+    # again, not a lead with an open deal.
+    assert ann.lifecycle_stage == LifecycleStage.OPPORTUNITY
     assert not StageChange.objects.filter(contact=ann, source="deal import").exists()
+    again = StageChange.objects.get(contact=ann, source="import undo")
+    assert (again.from_stage, again.to_stage) == (LifecycleStage.LEAD, LifecycleStage.OPPORTUNITY)
+    assert again.reason == "Deal kept by the undo: Add-on"
+    assert result.moved_by_kept == 1
     # The kept deal keeps its own timeline; the deleted one's goes with it.
     deal_entries = Activity.objects.filter(contact=ann, kind__startswith="deal")
     assert [(a.kind, a.data["name"]) for a in deal_entries] == [("deal_created", "Add-on")]
@@ -118,6 +124,37 @@ def test_undoing_deals_takes_back_the_deals_their_activities_and_the_lifecycle(
     assert result.kept_records == [
         {"record": "deals", "id": add_on.pk, "reason": "changed since the import"}
     ]
+
+
+def test_a_kept_won_deal_keeps_its_contact_a_customer_and_a_lost_one_moves_nobody(
+    write_list, run_kind
+):
+    bo = ContactFactory(email="bo@example.com", lifecycle_stage=LifecycleStage.MQL)
+    cy = ContactFactory(email="cy@example.com", lifecycle_stage=LifecycleStage.LEAD)
+    report = run_kind(
+        write_list(
+            "email,name,amount,stage,created_at,closed_at\n"
+            "bo@example.com,Big,900,won,2023-01-10,2023-03-01\n"
+            "cy@example.com,Gone,100,lost,2023-04-01,2023-05-01\n"
+        ),
+        "deals",
+    )
+    later = timezone.now() + timedelta(seconds=5)
+    Deal.objects.update(updated_at=later)  # both worked since: both kept
+
+    result = _undo(report)
+
+    assert Deal.objects.count() == 2
+    bo.refresh_from_db()
+    cy.refresh_from_db()
+    assert (bo.lifecycle_stage, cy.lifecycle_stage) == (
+        LifecycleStage.CUSTOMER,
+        LifecycleStage.LEAD,
+    )
+    assert result.moved_by_kept == 1
+    assert list(
+        StageChange.objects.filter(source="import undo").values_list("contact_id", "to_stage")
+    ) == [(bo.pk, LifecycleStage.CUSTOMER)]
 
 
 def test_undoing_a_deal_update_puts_its_stage_and_amount_back(write_list, run_kind):

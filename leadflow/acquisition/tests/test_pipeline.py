@@ -57,6 +57,30 @@ def test_synonyms_find_the_fields_and_the_rest_become_attributes():
     }
 
 
+def test_hubspot_and_salesforce_export_headers_find_their_fields():
+    hubspot = ["Email", "Create Date", "Country/Region", "Phone Number"]
+    assert plan_mapping(hubspot, {}) == {
+        "Email": "email",
+        "Create Date": "created_at",
+        "Country/Region": "country",
+        "Phone Number": "phone",
+    }
+    salesforce = ["Email", "Account Name", "Mailing Country"]
+    assert plan_mapping(salesforce, {}) == {
+        "Email": "email",
+        "Account Name": "company",
+        "Mailing Country": "country",
+    }
+    deals = ["Deal Name", "Amount", "Deal Stage", "Close Date", "Associated Contact Email"]
+    assert plan_mapping(deals, {}, kind="deals") == {
+        "Deal Name": "name",
+        "Amount": "amount",
+        "Deal Stage": "stage",
+        "Close Date": "closed_at",
+        "Associated Contact Email": "contact_email",
+    }
+
+
 def test_an_explicit_map_wins_over_synonyms():
     plan = plan_mapping(["Email", "Work mail"], {"Work mail": "email", "Email": "attr.personal"})
     assert plan == {"Work mail": "email", "Email": "attr.personal"}

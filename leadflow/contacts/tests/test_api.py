@@ -537,6 +537,18 @@ def test_a_past_activity_keeps_its_time_and_a_naive_time_is_utc(call, api_header
     assert response.json()["occurred_at"].startswith("2024-03-01T09:30:00")
 
 
+def test_an_offset_postgresql_cannot_store_is_taken_as_the_same_moment_in_utc(call, api_headers):
+    contact = ContactFactory()
+    response = call(
+        "post",
+        f"/contacts/{contact.pk}/activities",
+        api_headers,
+        {"kind": "note", "occurred_at": "2360-07-04T07:24:06+18:05"},
+    )
+    assert response.status_code == 201
+    assert response.json()["occurred_at"].startswith("2360-07-03T13:19:06")
+
+
 @pytest.mark.parametrize(
     "body",
     [

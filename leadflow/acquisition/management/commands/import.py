@@ -4,6 +4,7 @@ Runs in this process with a progress bar on stderr; `--background` queues the fi
 worker instead (as the web UI does) and prints the job's id.
 """
 
+import argparse
 import json
 import sys
 from decimal import Decimal, InvalidOperation
@@ -20,10 +21,14 @@ PROGRESS_FROM_ROWS = 5000
 
 
 def _decimal(text: str) -> Decimal:
+    """An amount option; argparse turns the error into a one-line usage message."""
     try:
-        return Decimal(text)
-    except InvalidOperation as exc:
-        raise CommandError(f"Not an amount: {text!r}") from exc
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r}")
+    return value
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
