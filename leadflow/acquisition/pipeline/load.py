@@ -29,6 +29,7 @@ from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
 from leadflow.acquisition.pipeline.match import OTHER_EMAILS
 from leadflow.acquisition.pipeline.read import LINE
+from leadflow.contacts.bulk import NEXT_IDS_SQL
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -139,9 +140,6 @@ OPTIONAL_CONTACT_COLUMNS = ("email_is_role", "email_is_disposable")
 ACTIVITY_COLUMNS = ("contact_id", "kind", "occurred_at", "channel_id", "campaign_id", "data")
 STAGE_CHANGE_COLUMNS = ("contact_id", "from_stage", "to_stage", "changed_at", "source", "reason")
 TEXT_DEFAULTS = ("first_name", "last_name", "phone", "job_title", "country")
-NEXT_IDS_SQL = (
-    "SELECT nextval(pg_get_serial_sequence('contacts_contact', 'id')) FROM generate_series(1, %s)"
-)
 # Both databases keep timestamps as UTC; SQLite as text the way Django writes it.
 PG_TIMESTAMP = "%Y-%m-%d %H:%M:%S%.6f+00"
 SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S%.6f"
@@ -378,7 +376,7 @@ def _insert_postgresql(cursor, rows: pl.DataFrame) -> pl.DataFrame:
     Rows go in sorted by email, so the email indexes fill page by page instead of at
     random; the ids still follow the file's order.
     """
-    cursor.execute(NEXT_IDS_SQL, [rows.height])
+    cursor.execute(NEXT_IDS_SQL, [Contact._meta.db_table, Contact._meta.pk.column, rows.height])
     ids = pl.Series("id", [row[0] for row in cursor.fetchall()], dtype=pl.Int64).sort()
     rows = rows.with_columns(ids)
     columns = [c for c in (*CONTACT_COLUMNS, *OPTIONAL_CONTACT_COLUMNS) if c in rows.columns]
