@@ -27,6 +27,8 @@ LEVELS = {
 JW_CLOSE, JW_SIMILAR = 0.92, 0.80
 SWAP_MARGIN = 0.15  # crossed names must beat straight ones by this much (sum of two scores)
 UNKNOWN = -1
+# Fields that are a person's name, whatever their kind: many people share one.
+NAME_FIELDS = ("first_name", "last_name")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Comparison:
     name: str  # "email", "name:first", "attr.postcode"
     kind: str  # a key of LEVELS
     levels: tuple[str, ...]
+    # Whether agreeing exactly on it backs an automatic merge (engine.backed): an email, a
+    # phone, a code, a text field such as the company. Not a name, which many people share,
+    # nor a small vocabulary (country, state), which a good share of everyone shares.
+    identifies: bool = False
 
 
 def comparisons(fields: list[Field]) -> list[Comparison]:
@@ -43,7 +49,8 @@ def comparisons(fields: list[Field]) -> list[Comparison]:
             out.append(Comparison(f"{field.name}:first", "text", LEVELS["text"]))
             out.append(Comparison(f"{field.name}:last", "text", LEVELS["text"]))
         else:
-            out.append(Comparison(field.name, field.kind, LEVELS[field.kind]))
+            identifies = field.kind != "exact" and field.name not in NAME_FIELDS
+            out.append(Comparison(field.name, field.kind, LEVELS[field.kind], identifies))
     return out
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import polars as pl
 
 from leadflow.acquisition.dedupe.blocking import MAX_BLOCK, BlockingStats, L, R, candidate_pairs
-from leadflow.acquisition.dedupe.compare import compare_pairs, comparisons
+from leadflow.acquisition.dedupe.compare import Comparison, compare_pairs, comparisons
 from leadflow.acquisition.dedupe.fields import Field
 from leadflow.acquisition.dedupe.normalise import prepare
-from leadflow.acquisition.dedupe.score import FittedModel, fit, level_frequencies, posterior
+from leadflow.acquisition.dedupe.score import FittedModel, count_levels, fit, posterior
 from leadflow.errors import LeadflowError
 
 MERGE, REVIEW = "merge", "review"
@@ -62,6 +62,22 @@ def _random_pairs(n: int, seed: int) -> pl.DataFrame:
     return pl.DataFrame({L: left.astype(np.int64), R: right.astype(np.int64)})
 
 
+def backed(gamma: np.ndarray, plan: list[Comparison]) -> np.ndarray:
+    """Per pair: does a field that identifies a person (`Comparison.identifies`) agree exactly?
+
+    An automatic merge needs one. Names and near misses alone are not enough, however probable
+    they make a pair: two people of one name live in neighbouring postcodes ("4120" and "4220"
+    are one edit apart), and an e-mail address one edit from another ("j.smith1@", "j.smith2@")
+    is often someone else's. Data with many typos teach the model that such pairs are mostly
+    duplicates, so the probability alone would merge them; they go to the review queue.
+    """
+    out = np.zeros(gamma.shape[0], dtype=bool)
+    for j, comparison in enumerate(plan):
+        if comparison.identifies:
+            out |= gamma[:, j] == len(comparison.levels) - 1
+    return out
+
+
 def find_duplicates(
     frame: pl.DataFrame,
     fields: list[Field],
@@ -102,7 +118,9 @@ def find_duplicates(
         if pairs.height > EM_SAMPLE:
             rng = np.random.default_rng(seed)
             sample = gamma[rng.choice(pairs.height, EM_SAMPLE, replace=False)]
-        model = fit(sample, plan, level_frequencies(random_gamma, plan))
+        all_pairs = frame.height * (frame.height - 1) / 2
+        population = all_pairs * sample.shape[0] / pairs.height
+        model = fit(sample, plan, count_levels(random_gamma, plan), population=population)
         probability = posterior(gamma, model.m, model.u, model.match_share)
     lap("score")
 
@@ -119,7 +137,9 @@ def find_duplicates(
         for j, c in enumerate(plan)
     }
     proposed = pairs.with_columns(
-        probability=pl.Series(probability, dtype=pl.Float64), **levels
+        probability=pl.Series(probability, dtype=pl.Float64),
+        backed=pl.Series(backed(gamma, plan), dtype=pl.Boolean),
+        **levels,
     ).filter(pl.col("probability") >= review_threshold)
 
     proposed = proposed.with_columns(
@@ -127,7 +147,7 @@ def find_duplicates(
         id_r=ids.gather(proposed[R]),
         external_id_l=external.gather(proposed[L]).cast(pl.String),
         external_id_r=external.gather(proposed[R]).cast(pl.String),
-        action=pl.when(pl.col("probability") >= threshold)
+        action=pl.when((pl.col("probability") >= threshold) & pl.col("backed"))
         .then(pl.lit(MERGE))
         .otherwise(pl.lit(REVIEW)),
     ).select(

@@ -3,8 +3,8 @@ frames of strings, a chunk of rows at a time.
 
 Every value stays a string here (no type guessing: a phone "0049..." must keep its zeros);
 later stages decide what a column means. Each row carries the line it starts on in the
-file (header = line 1; in a workbook, the sheet's row number), so a reject can point at the
-exact place a person would look.
+file (the header is line 1, or later when blank lines come before it; in a workbook, the
+sheet's row number), so a reject can point at the exact place a person would look.
 
 A text file is decoded as it is read and parsed by Python's `csv` module, which gives every
 record's starting line in the same pass (blank lines and quoted cells with embedded
@@ -29,7 +29,7 @@ from charset_normalizer import from_bytes
 
 from leadflow.errors import LeadflowError
 
-LINE = "_line"  # where the row starts in the file; the header is line 1
+LINE = "_line"  # where the row starts in the file, counting every line (blank ones too)
 FIELD_COUNT = "_fields"  # how many fields the row had, to catch ragged rows
 
 SAMPLE_BYTES = 64 * 1024
@@ -110,7 +110,7 @@ def sniff_delimiter(text: str) -> str:
     try:
         return csv.Sniffer().sniff(head, delimiters=CANDIDATE_DELIMITERS).delimiter
     except csv.Error:
-        first = text.splitlines()[0] if text else ""
+        first = next((line for line in text.splitlines() if line.strip()), "")
         counts = {d: first.count(d) for d in CANDIDATE_DELIMITERS}
         best = max(counts, key=counts.get)
         return best if counts[best] else ","
@@ -288,11 +288,16 @@ def open_table(
         reader = csv.reader(handle, delimiter=delimiter)
         try:
             header = next(reader, None)
+            # Blank lines before the header (or lines of only delimiters and spaces, as a
+            # spreadsheet saves its empty top rows) are skipped. The reader still counts
+            # them, so the rows keep the line numbers a person sees in the file.
+            while header is not None and not any(cell.strip() for cell in header):
+                header = next(reader, None)
         except UnicodeDecodeError as exc:
             raise _not_encoded(path, text_encoding, encoding) from exc
         except csv.Error as exc:
             raise UnreadableFile(f"The header line cannot be read: {exc}") from exc
-        if not header or not any(cell.strip() for cell in header):
+        if header is None:
             raise UnreadableFile("The file has no header line.")
         headers = _header_names(header)
         yield TableStream(
