@@ -781,11 +781,15 @@ FIELD_ALIASES = {"company": "company_id", "owner": "owner_id"}
 
 
 def _restore_changes(job: ImportJob, actor: User | None, result: UndoResult) -> None:
+    """The fields the import changed on existing contacts, back as they were unless changed
+    since. A contacts import's stage moves stay in the history (each with its StageChange),
+    so their undo gets a StageChange too; the other kinds delete theirs (ImportRecord)."""
+    record_stages = job.kind == ImportKind.CONTACTS
     # Newest first: a contact an import changed twice goes back through both.
     changes = list(ImportChange.objects.filter(job=job).order_by("-id"))
     contacts = Contact.objects.in_bulk([c.contact_id for c in changes])
     now = timezone.now()
-    activities = []
+    activities, stage_changes = [], []
     for change in changes:
         contact = contacts.get(change.contact_id)
         if contact is None:
@@ -813,6 +817,18 @@ def _restore_changes(job: ImportJob, actor: User | None, result: UndoResult) -> 
         if restored:
             contact.save(update_fields=[FIELD_ALIASES.get(n, n) for n in restored])
             result.restored += 1
+            if record_stages and "lifecycle_stage" in restored:
+                stage_changes.append(
+                    StageChange(
+                        contact=contact,
+                        from_stage=change.written["lifecycle_stage"],
+                        to_stage=contact.lifecycle_stage,
+                        changed_at=now,
+                        actor=actor,
+                        source="import undo",
+                        reason=f"Undo of import #{job.pk}",
+                    )
+                )
             activities.append(
                 Activity(
                     contact=contact,
@@ -825,6 +841,7 @@ def _restore_changes(job: ImportJob, actor: User | None, result: UndoResult) -> 
         if kept_newer:
             result.conflicts.append({"contact_id": contact.pk, "fields": kept_newer})
     Activity.objects.bulk_create(activities, batch_size=1000)
+    StageChange.objects.bulk_create(stage_changes, batch_size=1000)
 
 
 def _restore_attributes(current: dict, before: dict, written: dict) -> tuple[dict[str, Any], bool]:

@@ -2,6 +2,7 @@
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
@@ -41,8 +42,71 @@ class InvalidPhone(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class NumberingPlan:
+    """What the national numbers behind one country calling code look like, from
+    libphonenumber's metadata: the lengths of a whole number (not the shorter ones that are
+    dialled only inside an area, "555-0199") and the pattern of each region sharing the
+    code (NANPA's +1 has 25 of them)."""
+
+    calling_code: int
+    lengths: frozenset[int]
+    patterns: tuple[str, ...]
+
+    @functools.cached_property
+    def _regex(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in self.patterns))
+
+    def admits(self, national: str) -> bool:
+        """Whether `national` (digits after the calling code) can be a number of this plan.
+
+        A necessary condition of libphonenumber's `is_valid_number` (its length and its
+        region's general pattern); the import's column-wise reading tests the same two
+        things with the same metadata (`acquisition.pipeline.normalise.fast_e164`).
+        """
+        return len(national) in self.lengths and self._regex.fullmatch(national) is not None
+
+
+@functools.cache
+def numbering_plans() -> dict[int, NumberingPlan]:
+    """Every country calling code libphonenumber knows (non-geographic ones included)."""
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+
+    plans = {}
+    for code, regions in COUNTRY_CODE_TO_REGION_CODE.items():
+        found = [PhoneMetadata.metadata_for_region_or_calling_code(code, r) for r in regions]
+        metadata = [m for m in found if m is not None]
+        if not metadata:
+            continue
+        # Lengths come from the code's main region (listed first), as is_possible_number
+        # takes them; libphonenumber's build puts every length of the code there.
+        desc = metadata[0].general_desc
+        local_only = set(desc.possible_length_local_only or ())
+        lengths = frozenset(n for n in desc.possible_length or () if n > 0 and n not in local_only)
+        patterns = tuple(
+            m.general_desc.national_number_pattern
+            for m in metadata
+            if m.general_desc.national_number_pattern
+        )
+        plans[code] = NumberingPlan(code, lengths, patterns)
+    return plans
+
+
+def is_storable_phone(number) -> bool:
+    """Whether a parsed `phonenumbers.PhoneNumber` is one Leadflow keeps: a whole number
+    (not a local-only one) that its calling code's numbering plan admits."""
+    import phonenumbers
+
+    plan = numbering_plans().get(number.country_code)
+    return plan is not None and plan.admits(phonenumbers.national_significant_number(number))
+
+
 def normalise_phone(raw: str, *, region: str | None = None) -> str:
-    """A phone number in E.164 (+4930123456), read in `region` when it has no country code."""
+    """A phone number in E.164 (+4930123456), read in `region` when it has no country code.
+
+    Only numbers that can exist are kept (`is_storable_phone`): "555-0199" lacks its area
+    code, and "030 1234567" read in the US is no number there.
+    """
     import phonenumbers
     from django.conf import settings
 
@@ -53,8 +117,16 @@ def normalise_phone(raw: str, *, region: str | None = None) -> str:
         number = phonenumbers.parse(text, region or settings.PHONE_REGION)
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhone("This does not look like a phone number.") from exc
-    if not phonenumbers.is_possible_number(number):
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        raise InvalidPhone("Add the area code: this number only works locally.")
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise InvalidPhone("This phone number has the wrong number of digits.")
+    if not is_storable_phone(number):
+        raise InvalidPhone(
+            f"This is not a phone number of country code +{number.country_code}: "
+            "check the country code and the area code."
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

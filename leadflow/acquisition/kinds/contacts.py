@@ -32,6 +32,11 @@ from leadflow.acquisition.kinds.base import (
 from leadflow.acquisition.models import ImportChangeAction
 from leadflow.acquisition.pipeline import load
 from leadflow.acquisition.pipeline.flags import flag_emails, flag_warnings
+from leadflow.acquisition.pipeline.funnel import (
+    funnel_warnings,
+    owner_directory,
+    read_funnel_fields,
+)
 from leadflow.acquisition.pipeline.lookup import DatabaseLookup
 from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.match import (
@@ -42,7 +47,9 @@ from leadflow.acquisition.pipeline.match import (
     planned_companies,
 )
 from leadflow.acquisition.pipeline.normalise import (
+    COUNTRY_AS_ENTERED,
     COUNTRY_UNKNOWN,
+    PHONE_AS_ENTERED,
     PHONE_INVALID,
     normalise_contacts,
 )
@@ -52,8 +59,8 @@ from leadflow.acquisition.pipeline.update import apply_changes
 from leadflow.acquisition.pipeline.validate import split_rejects, validate_contacts
 from leadflow.contacts.models import Campaign, Channel, Company, Vendor
 
-PHONE_WARNING = "phone not understood (left empty)"
-COUNTRY_WARNING = "country not recognised (left empty)"
+PHONE_WARNING = f"phone not understood (kept as attribute {PHONE_AS_ENTERED})"
+COUNTRY_WARNING = f"country not recognised (kept as attribute {COUNTRY_AS_ENTERED})"
 
 
 @dataclass
@@ -107,6 +114,7 @@ class ContactsRun:
     reasons: Counter = field(default_factory=Counter)
     seconds: Counter = field(default_factory=Counter)  # per stage, for the report
     tick: Progress | None = None
+    owners: dict[str, int] = field(default_factory=dict)  # funnel.owner_directory()
     # A dry run's names of channels, (campaign, channel) pairs and companies, to list what a
     # real run would create.
     planned: dict[str, set] = field(
@@ -136,6 +144,7 @@ def run(job_run: ImportRun) -> None:
             header_width=len(table.headers),
             plan=plan,
             rejects=RejectsFile(rejects_path(job_run.job.pk if job_run.job else None)),
+            owners=owner_directory() if "owner" in plan.values() else {},
         )
         try:
             with nullcontext() if options.dry_run else transaction.atomic():
@@ -190,6 +199,8 @@ def _clean(state: ContactsRun, chunk: pl.DataFrame) -> pl.DataFrame:
     report.rows_read += chunk.height
     rows = apply_mapping(chunk, state.plan)
     rows = normalise_contacts(rows, region=state.region)
+    rows = read_funnel_fields(rows, state.owners)
+    _add_warnings(report, funnel_warnings(rows))
     started = state.timed("normalise", started)
     rows = validate_contacts(
         rows, header_width=state.header_width, allow_no_email=options.allow_no_email

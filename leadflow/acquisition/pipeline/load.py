@@ -15,6 +15,7 @@ once per distinct id instead of once per row, which is what those triggers would
 """
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -27,7 +28,7 @@ from django.utils import timezone
 
 from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
-from leadflow.acquisition.pipeline.match import OTHER_EMAILS
+from leadflow.acquisition.pipeline.match import LEGAL_FORM_WORDS, OTHER_EMAILS
 from leadflow.acquisition.pipeline.read import LINE
 from leadflow.contacts.bulk import NEXT_IDS_SQL
 from leadflow.contacts.models import (
@@ -104,19 +105,61 @@ def ensure_campaigns(
     return found, created, channels_created
 
 
-def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
-    """Company ids by upper-cased name, the missing companies created; and how many were."""
+def company_key(name: str) -> str:
+    """A company name without case, punctuation and legal form: "Acme, Inc." is "ACME"."""
+    words = re.sub(r"[^\w]+", " ", name.casefold()).split()
+    kept = [w for w in words if w not in LEGAL_FORM_WORDS]
+    return " ".join(kept or words).upper()
+
+
+def legal_form(name: str) -> str:
+    """The legal-form words of a company name, normalised: "ACME, INC." gives "INC"."""
+    words = re.sub(r"[^\w]+", " ", name.casefold()).split()
+    return " ".join(w for w in words if w in LEGAL_FORM_WORDS).upper()
+
+
+def _by_upper_name(uppers: list[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
-    wanted = {n.upper(): n for n in names}
-    for chunk in chunks(list(wanted)):
-        for pk, upper in (
-            Company.objects.annotate(u=Upper("name")).filter(u__in=chunk).values_list("pk", "u")
-        ):
+    for chunk in chunks(uppers):
+        found = Company.objects.annotate(u=Upper("name")).filter(u__in=chunk)
+        for pk, upper in found.order_by("pk").values_list("pk", "u"):
             ids.setdefault(upper, pk)
-    missing = [Company(name=wanted[u]) for u in wanted if u not in ids]
-    for company in Company.objects.bulk_create(missing, batch_size=BATCH_SIZE):
-        ids[company.name.upper()] = company.pk
-    return ids, len(missing)
+    return ids
+
+
+def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
+    """Company ids by upper-cased name, the missing companies created; and how many were.
+
+    A name is the company of that name (any case); failing that, the company named without
+    its legal form ("Acme Inc." is the "Acme" we have); failing that, the names of the list
+    that differ only by legal form become one new company ("Acme" and "ACME Inc" are
+    "Acme"), unless they carry two different forms ("Acme Ltd" and "Acme Inc" may be two
+    companies). Not found: a plain "Acme" when we only have "Acme Inc." (that would take a
+    prefix search of every company name).
+    """
+    wanted = {n.upper(): n for n in names}
+    ids = _by_upper_name(list(wanted))
+    missing = [u for u in wanted if u not in ids]
+    keys = {u: company_key(u) for u in missing}
+    plain = _by_upper_name(sorted({k for u, k in keys.items() if k != u}))
+    for upper in missing:
+        if keys[upper] in plain:
+            ids[upper] = plain[keys[upper]]
+    by_key: dict[str, list[str]] = {}
+    for upper in sorted(u for u in missing if u not in ids):
+        by_key.setdefault(keys[upper], []).append(upper)
+    new: list[tuple[list[str], Company]] = []
+    for uppers in by_key.values():
+        if len({legal_form(u) for u in uppers} - {""}) > 1:
+            new += [([u], Company(name=wanted[u])) for u in uppers]
+        else:  # one company, named without the form when the list has that spelling,
+            # so that a later "Acme Ltd." finds it too
+            named = min(uppers, key=lambda u: (legal_form(u) != "", len(u), u))
+            new.append((uppers, Company(name=wanted[named])))
+    Company.objects.bulk_create([company for _, company in new], batch_size=BATCH_SIZE)
+    for uppers, company in new:
+        ids.update(dict.fromkeys(uppers, company.pk))
+    return ids, len(new)
 
 
 def _aware(value: datetime | None) -> datetime:
@@ -136,7 +179,7 @@ CONTACT_COLUMNS = (
     "source_vendor_id", "source_import_id",
 )  # fmt: skip
 # Set by the email-flag stage when it ran; otherwise the database default (false) holds.
-OPTIONAL_CONTACT_COLUMNS = ("email_is_role", "email_is_disposable")
+OPTIONAL_CONTACT_COLUMNS = ("email_is_role", "email_is_disposable", "owner_id")
 ACTIVITY_COLUMNS = ("contact_id", "kind", "occurred_at", "channel_id", "campaign_id", "data")
 STAGE_CHANGE_COLUMNS = ("contact_id", "from_stage", "to_stage", "changed_at", "source", "reason")
 TEXT_DEFAULTS = ("first_name", "last_name", "phone", "job_title", "country")
@@ -179,6 +222,14 @@ def _other_emails_json(frame: pl.DataFrame) -> pl.Expr:
     return pl.struct(emails.alias("e")).struct.json_encode().str.slice(5).str.head(-1)
 
 
+def _stage(frame: pl.DataFrame) -> pl.Expr:
+    """The row's stage (pipeline/funnel.py), else lead."""
+    lead = pl.lit(LifecycleStage.LEAD.value)
+    if "lifecycle_stage" not in frame.columns:
+        return lead
+    return pl.coalesce(pl.col("lifecycle_stage").cast(pl.String), lead)
+
+
 def contact_rows(
     frame: pl.DataFrame,
     *,
@@ -216,7 +267,7 @@ def contact_rows(
         _other_emails_json(frame).alias("other_emails"),
         *[pl.col(c).fill_null("") for c in TEXT_DEFAULTS[:4]],
         pl.col("country").fill_null(""),
-        pl.lit(LifecycleStage.LEAD.value).alias("lifecycle_stage"),
+        _stage(frame).alias("lifecycle_stage"),
         pl.lit(0).alias("score"),
         pl.lit(ConsentState.UNKNOWN.value).alias("consent"),
         _attributes_json(frame).alias("attributes"),
@@ -289,7 +340,7 @@ def insert_contacts(
         stages = rows.select(
             pl.col("id").alias("contact_id"),
             pl.lit("").alias("from_stage"),
-            pl.lit(LifecycleStage.LEAD.value).alias("to_stage"),
+            pl.col("lifecycle_stage").alias("to_stage"),
             pl.col("created_at").alias("changed_at"),
             pl.lit("import").alias("source"),
             pl.lit(reason).alias("reason"),
@@ -306,7 +357,7 @@ def insert_contacts(
 
 # What a new contact, its IMPORTED activity and its first stage change point at, besides
 # each other: (column of the contact rows, table). The activity's channel and campaign are
-# the contact's first touch; owners and actors are never set by an import.
+# the contact's first touch; a contact's owner is set when the list names one.
 CONTACT_REFERENCES = (
     ("company_id", "contacts_company"),
     ("first_touch_channel_id", "contacts_channel"),
@@ -314,6 +365,7 @@ CONTACT_REFERENCES = (
     ("first_touch_campaign_id", "contacts_campaign"),
     ("last_touch_campaign_id", "contacts_campaign"),
     ("source_vendor_id", "contacts_vendor"),
+    ("owner_id", "accounts_user"),  # only when the list names owners
 )
 # Locks the rows a reference points at, as a foreign-key check does (FOR KEY SHARE: they
 # cannot be deleted, nor their id changed, until this transaction ends), and counts them.
@@ -344,6 +396,8 @@ def references_checked_once(cursor, rows: pl.DataFrame) -> Iterator[bool]:
         yield False
         return
     for column, table in CONTACT_REFERENCES:
+        if column not in rows.columns:
+            continue
         ids = rows[column].drop_nulls().unique().to_list()
         if not ids:
             continue

@@ -28,7 +28,7 @@ LOOKUP_AT_ONCE = 1_000  # names above which fetching all contacts without email 
 _COLUMNS = (
     "SELECT c.id, c.email, c.first_name, c.last_name, c.phone, c.job_title, c.country, "
     "c.external_id, c.company_id, c.attributes, co.name, c.other_emails, c.updated_at, "
-    "c.email_is_role, c.email_is_disposable, c.source_import_id "
+    "c.email_is_role, c.email_is_disposable, c.source_import_id, c.lifecycle_stage, c.owner_id "
     "FROM contacts_contact c LEFT JOIN contacts_company co ON co.id = c.company_id "
 )
 _PG_COLUMNS = _COLUMNS.replace("c.attributes,", "c.attributes::text,").replace(
@@ -106,7 +106,7 @@ def _select(column: str, values: list) -> pl.DataFrame:
                     _when(row[12]),
                     bool(row[13]),
                     bool(row[14]),
-                    row[15],
+                    *row[15:18],  # source_import_id, lifecycle_stage, owner_id
                 )
     return pl.DataFrame(list(rows.values()), schema=CANDIDATE_SCHEMA, orient="row")
 

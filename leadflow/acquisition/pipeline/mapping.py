@@ -27,6 +27,9 @@ CONTACT_FIELDS = (
     "updated_at",
     "channel",
     "campaign",
+    "full_name",  # split into first_name and last_name where the file has neither
+    "lifecycle_stage",  # a new contact's stage (pipeline/funnel.py)
+    "owner",  # a user's email, login or full name
 )
 ATTR_PREFIX = "attr."
 SKIP = "skip"  # `--map "Column=skip"` drops a column
@@ -35,6 +38,18 @@ SKIP = "skip"  # `--map "Column=skip"` drops a column
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "email": ("email", "e-mail", "email address", "e-mail address", "mail", "email id"),
     "first_name": ("first name", "firstname", "given name", "forename", "first"),
+    "full_name": (
+        "full name",
+        "name",
+        "contact name",
+        "contact",
+        "person",
+        "person name",
+        "lead name",
+        "customer name",
+        "attendee name",
+        "fullname",
+    ),
     "last_name": ("last name", "lastname", "surname", "family name", "last"),
     "phone": (
         "phone",
@@ -87,7 +102,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     # "Lead Source" in CRM exports names where a lead came from: Google, a webinar, a list.
     "channel": ("channel", "lead source", "source", "lead channel", "marketing channel"),
     "campaign": ("campaign", "campaign name"),
-}
+    "lifecycle_stage": ("lifecycle stage", "lifecycle", "stage", "lead stage", "contact stage",
+                        "funnel stage"),
+    "owner": ("owner", "contact owner", "lead owner", "account owner", "owner email",
+              "sales rep", "assigned to", "salesperson"),
+}  # fmt: skip
 
 
 CONTACT_REFERENCE_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -290,10 +309,61 @@ def apply_mapping(
     frame: pl.DataFrame, plan: dict[str, str], *, kind: str = "contacts"
 ) -> pl.DataFrame:
     """The frame with columns named by field; every field of the kind present (empty if not
-    mapped)."""
+    mapped). A contact's full name fills first and last name (`split_full_names`)."""
     kept = {header: field for header, field in plan.items() if field != SKIP}
     mapped = frame.select(
         LINE, FIELD_COUNT, *[pl.col(header).alias(field) for header, field in kept.items()]
     )
     missing = [f for f in fields_of(kind) if f not in mapped.columns]
-    return mapped.with_columns(pl.lit("", dtype=pl.String).alias(f) for f in missing)
+    mapped = mapped.with_columns(pl.lit("", dtype=pl.String).alias(f) for f in missing)
+    if kind == "contacts":
+        mapped = split_full_names(mapped).drop("full_name")
+    return mapped
+
+
+# Words around a name that are neither its first nor its last part, and the particles that
+# belong to a last name ("van Beethoven", "de la Cruz"), for `split_full_names`.
+NAME_TITLES = r"(?:mr|mrs|ms|miss|mx|dr|prof|sir|dame|rev|herr|frau|mme|mlle|sr\.|sra\.)\.?"
+NAME_SUFFIXES = r"(?:jr|sr|ii|iii|iv|phd|md|esq|mba|dds|cpa)\.?"
+NAME_PARTICLES = r"(?:van|von|de|der|den|del|della|di|da|du|dos|das|le|la|ten|ter|bin|al|st\.?)"
+
+
+def split_full_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """first_name and last_name from full_name on the rows that have neither.
+
+    Column expressions, so a million names take a moment: titles and suffixes are dropped
+    ("Dr. Ann Lee, PhD"), "Lee, Ann" is last name first, and otherwise the last word, with
+    the particles before it ("Ludwig van Beethoven"), is the last name and the rest the
+    first. A single word is a first name. The cells are left as typed otherwise: casing is
+    the normalise stage's.
+    """
+    if frame.get_column("full_name").str.strip_chars().fill_null("").eq("").all():
+        return frame
+    name = pl.col("full_name").str.strip_chars().str.replace_all(r"\s+", " ")
+    name = name.str.replace(rf"(?i)^(?:{NAME_TITLES}\s+)+", "")
+    name = name.str.replace(rf"(?i)(?:,?\s+{NAME_SUFFIXES})+$", "").str.strip_chars(" ,")
+    comma = name.str.splitn(",", 2)
+    words = name.str.extract_groups(
+        rf"(?i)^(?P<first>.+?)\s+(?P<last>(?:{NAME_PARTICLES}\s+)*\S+)$"
+    )
+    has_comma = name.str.contains(",")
+    first = (
+        pl.when(has_comma)
+        .then(comma.struct.field("field_1").str.strip_chars())
+        .otherwise(pl.coalesce(words.struct.field("first"), name))
+    )
+    last = (
+        pl.when(has_comma)
+        .then(comma.struct.field("field_0").str.strip_chars())
+        .otherwise(words.struct.field("last"))
+    )
+    empty = pl.col("first_name").fill_null("").str.strip_chars().eq("") & pl.col(
+        "last_name"
+    ).fill_null("").str.strip_chars().eq("")
+    return frame.with_columns(
+        pl.when(empty)
+        .then(first.fill_null(""))
+        .otherwise(pl.col("first_name"))
+        .alias("first_name"),
+        pl.when(empty).then(last.fill_null("")).otherwise(pl.col("last_name")).alias("last_name"),
+    )

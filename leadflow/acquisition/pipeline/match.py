@@ -20,6 +20,7 @@ module itself never touches the database.
 """
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,9 @@ MATCHED_BY = "_matched_by"  # "email", "external_id", "phone" or "name"
 OTHER_EMAILS = "_other_emails"  # emails of in-file duplicates that differ from the kept one
 RID = "_rid"  # the row's position in the usable frame: "first row" means the lowest
 SAME_IMPORT = "_same_import"  # matched a contact this very import created (an earlier chunk)
+PRE_MATCH_ID = "_pre_match_id"  # a row without email or external id matched before folding
+PRE_MATCHED_BY = "_pre_matched_by"
+TRIED = "_tried"  # the row was looked up by phone and name before folding
 
 # Fields an update may fill when the contact has them empty; it never overwrites a value.
 FILLABLE = ("email", "first_name", "last_name", "phone", "job_title", "country", "external_id")
@@ -62,6 +66,8 @@ CANDIDATE_SCHEMA = {
     "email_is_role": pl.Boolean,
     "email_is_disposable": pl.Boolean,
     "source_import_id": pl.Int64,  # the import that created the contact
+    "lifecycle_stage": pl.String,
+    "owner_id": pl.Int64,
 }
 
 # Custom attributes that locate a person, as (attr.)names seen in lists; city alone is too
@@ -72,19 +78,21 @@ ADDRESS_ATTRIBUTES = {
     "city": ("city", "town"),
 }
 # Legal forms dropped before companies are compared: "Acme Inc." is "ACME".
-LEGAL_FORMS = pl.Series(
-    "forms",
+LEGAL_FORM_WORDS = frozenset(
     [
         "inc", "incorporated", "ltd", "limited", "llc", "llp", "plc", "corp", "corporation",
         "co", "company", "gmbh", "ag", "kg", "sa", "sas", "sarl", "srl", "spa", "bv", "nv",
         "oy", "ab", "as", "aps", "pty", "pvt", "kk", "the",
-    ],
-).implode()  # fmt: skip
+    ]
+)  # fmt: skip
+LEGAL_FORMS = pl.Series("forms", sorted(LEGAL_FORM_WORDS)).implode()
 FIRST_NAME_MIN = 0.92  # Jaro-Winkler: "Jon"/"John", "Katharina"/"Katarina" pass, "Jan"/"Joan" not
+PHONE_FIRST_NAME_MIN = 0.85  # on a shared phone: "Kate"/"Katherine" pass, "John"/"Jane" not
 LAST_NAME_MIN = 0.95
 COMPANY_MIN = 90  # token sort ratio, 0..100
 ADDRESS_MIN = 90
 MAX_NAME_BLOCK = 200  # candidates sharing a last name and initial; above that, too common
+MAX_SHARED_PHONE = 20  # contacts on one phone; above that, a switchboard that matches no one
 
 # Warning labels (report.warnings) for matches refused as ambiguous.
 PHONE_AMBIGUOUS = "phone shared by several contacts (not matched by phone)"
@@ -240,7 +248,7 @@ def candidate_keys(candidates: pl.DataFrame) -> pl.DataFrame:
     return candidates.select(
         "id",
         "email",
-        "phone",
+        _text_or_null(pl.col("phone")).alias("phone"),  # stored as "" when there is none
         *_name_exprs(pl.col("first_name"), pl.col("last_name")),
         _company_key(pl.col("company_name")).alias("_company"),
         *_location_exprs(attribute),
@@ -357,20 +365,32 @@ def _loose_targets(pairs: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return targets.drop_nulls("_target").select(RID, "_target"), ambiguous
 
 
-def _names_disagree(first_l: str, last_l: str, first_r: str, last_r: str) -> pl.Expr:
-    """Two people sharing a phone (a switchboard, a family line) are not one person when
-    both sides name them differently: last names differ, or first names start differently.
-    A side without a name agrees with anything."""
+def names_agree(
+    frame: pl.DataFrame, first_l: str, last_l: str, first_r: str, last_r: str
+) -> pl.Series:
+    """Whether each pair of names can be one person sharing a phone with the other side (a
+    switchboard or a family line is shared by people with different names).
 
-    def known(column: str) -> pl.Expr:
-        return pl.col(column).is_not_null() & (pl.col(column).str.strip_chars() != "")
-
-    def key(column: str) -> pl.Expr:
-        return pl.col(column).str.strip_chars().str.to_lowercase()
-
-    last = known(last_l) & known(last_r) & (key(last_l) != key(last_r))
-    first = known(first_l) & known(first_r) & (key(first_l).str.head(1) != key(first_r).str.head(1))
-    return last | first
+    A side without a name agrees with anything. Last names must be the same (cleaned). First
+    names agree when they are the same, when one is an initial of the other or a prefix of
+    it ("J." and "Jo" of "John", "Chris" of "Christopher"), or when they are close
+    (Jaro-Winkler PHONE_FIRST_NAME_MIN: "Kate"/"Katherine"); "John" and "Jane" do not.
+    """
+    if frame.is_empty():
+        return pl.Series("agree", [], dtype=pl.Boolean)
+    keys = frame.select(
+        clean_text(pl.col(first_l)).alias("l"),
+        clean_text(pl.col(first_r)).alias("r"),
+        clean_text(pl.col(last_l)).alias("ll"),
+        clean_text(pl.col(last_r)).alias("lr"),
+    )
+    known = pl.col("l").is_not_null() & pl.col("r").is_not_null()
+    last_ok = pl.col("ll").is_null() | pl.col("lr").is_null() | (pl.col("ll") == pl.col("lr"))
+    prefix = pl.col("l").str.starts_with(pl.col("r")) | pl.col("r").str.starts_with(pl.col("l"))
+    keys = keys.with_columns(last_ok.alias("last_ok"), (~known | prefix).alias("first_ok"))
+    close = similarity(keys["l"], keys["r"], JaroWinkler.normalized_similarity)
+    first_ok = keys["first_ok"].fill_null(False).to_numpy() | (close >= PHONE_FIRST_NAME_MIN)
+    return pl.Series("agree", keys["last_ok"].fill_null(False).to_numpy() & first_ok)
 
 
 def _phone_edges(keys: pl.DataFrame, label: np.ndarray) -> tuple[pl.DataFrame, int]:
@@ -397,10 +417,8 @@ def _phone_edges(keys: pl.DataFrame, label: np.ndarray) -> tuple[pl.DataFrame, i
         pl.col("first_name").alias("_first_l"),
         pl.col("last_name").alias("_last_l"),
     ).join(groups, on="phone")
-    pairs = pairs.filter(
-        (pl.col("_partner_group") != pl.col("_group"))
-        & ~_names_disagree("_first_l", "_last_l", "_first_r", "_last_r")
-    )
+    pairs = pairs.filter(pl.col("_partner_group") != pl.col("_group"))
+    pairs = pairs.filter(names_agree(pairs, "_first_l", "_last_l", "_first_r", "_last_r"))
     return _loose_targets(pairs)
 
 
@@ -454,6 +472,26 @@ def _name_edges(frame: pl.DataFrame, label: np.ndarray) -> tuple[pl.DataFrame, i
     return _loose_targets(pairs)
 
 
+def _bare_edges(frame: pl.DataFrame, label: np.ndarray) -> pl.DataFrame:
+    """Edges between rows that are the same bare name (see `_is_bare`) with the same town
+    and country, or none: a name-only line repeated. Rows with an external id are records
+    of their own and stay apart."""
+    status = _has_email_by_group(frame.select(RID, "email"), label)
+    alone = status.filter(~pl.col("_group_has_email")).select(RID)
+    rows = frame.join(alone, on=RID, how="semi").filter(
+        pl.col("phone").is_null()
+        & pl.col("external_id").is_null()
+        & pl.col("first_name").is_not_null()
+        & pl.col("last_name").is_not_null()
+    )
+    if rows.height < 2:
+        return pl.DataFrame(schema={RID: pl.Int64, "_target": pl.Int64})
+    keys = row_keys(rows).filter(_is_bare())
+    keys = keys.join(rows.select(RID, pl.col("country").alias("_country")), on=RID)
+    same = ["_first", "_last", "_city", "_country"]
+    return keys.select(RID, pl.col(RID).min().over(same).alias("_target"))
+
+
 def group_in_file(frame: pl.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
     """Each row's group (the lowest RID of the rows that are the same person) and warnings.
 
@@ -486,6 +524,9 @@ def group_in_file(frame: pl.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
     names, ambiguous = _name_edges(frame, label)
     warnings[FILE_NAME_AMBIGUOUS] = ambiguous
     edges.append(_edges(names, RID, "_target"))
+    label = _components(n, edges)
+    bare = _bare_edges(frame, label)
+    edges.append(_edges(bare, RID, "_target"))
     return _components(n, edges), {k: v for k, v in warnings.items() if v}
 
 
@@ -503,7 +544,7 @@ def _value_columns(frame: pl.DataFrame) -> list[str]:
     """The columns that hold what the user entered: fields and custom attributes."""
     from leadflow.acquisition.pipeline.mapping import CONTACT_FIELDS
 
-    wanted = {*CONTACT_FIELDS, "updated_at"}
+    wanted = {*CONTACT_FIELDS, "updated_at", "owner_id"}
     return [c for c in frame.columns if c in wanted or c.startswith(ATTR_PREFIX)]
 
 
@@ -555,13 +596,23 @@ def collapse_groups(frame: pl.DataFrame, group: str, *, fill: bool) -> tuple[pl.
 def collapse_in_file_duplicates(frame: pl.DataFrame, policy: str) -> InFile:
     """Rows that are the same person become one row (see `group_in_file`).
 
-    The first row is kept; with the update and merge policies the later rows' non-empty
-    values fill its empty fields first, so nothing the user entered is silently dropped.
-    With skip the later rows are dropped as before. Either way they count as skipped in
-    the file. The result keeps file order and has RID and OTHER_EMAILS columns.
+    The first row with an email (else with an external id, else the first row) is kept: a
+    row without an email that joined it by phone or name does not rename the person. With
+    the update and merge policies the other rows' non-empty values fill its empty fields,
+    so nothing the user entered is silently dropped; with skip they are dropped. Either way
+    they count as skipped in the file. The result keeps file order and has RID and
+    OTHER_EMAILS columns.
+
+    A row without an email that already matched a contact (PRE_MATCH_ID, see
+    `match_contacts`) counts as having one: rows of that contact are one person, and a row
+    of another person never joins them.
     """
     frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID))
-    label, warnings = group_in_file(frame)
+    identity = pl.col("email")
+    if PRE_MATCH_ID in frame.columns:
+        contact = pl.concat_str(pl.lit("#"), pl.col(PRE_MATCH_ID).cast(pl.String))
+        identity = pl.coalesce("email", contact)
+    label, warnings = group_in_file(frame.with_columns(identity.alias("email")))
     no_others = pl.lit([], dtype=pl.List(pl.String)).alias(OTHER_EMAILS)
     in_group = np.bincount(label, minlength=len(label))[label] > 1
     if not in_group.any():
@@ -569,6 +620,7 @@ def collapse_in_file_duplicates(frame: pl.DataFrame, policy: str) -> InFile:
     mask = pl.Series(in_group)
     single = frame.filter(~mask).with_columns(no_others)
     grouped = frame.filter(mask).with_columns(pl.Series("_group", label[in_group]))
+    grouped = grouped.sort(pl.col("email").is_null(), pl.col("external_id").is_null(), RID)
     collapsed, skipped = collapse_groups(grouped, "_group", fill=policy != DuplicatePolicy.SKIP)
     collapsed = collapsed.drop("_group").select(single.columns).cast(single.schema)
     return InFile(pl.concat([single, collapsed]).sort(RID), skipped, warnings)
@@ -611,14 +663,33 @@ def _set_matches(frame: pl.DataFrame, found: pl.DataFrame, how: str) -> pl.DataF
     ).drop("_found_id")
 
 
+def _closest_names(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Of the contacts that fit a row (pairs: RID, first_name, _found_first...), only those
+    whose first name is close to the row's when there are several and some are: on a family
+    line, "John" is John Smith, not Jane."""
+    several = pairs.filter(pl.len().over(RID) > 1)
+    if several.is_empty():
+        return pairs
+    left, right = clean_text(pl.col("first_name")), clean_text(pl.col("_found_first"))
+    keyed = several.with_columns(left.alias("_l"), right.alias("_r"))
+    close = similarity(keyed["_l"], keyed["_r"], JaroWinkler.normalized_similarity)
+    keyed = keyed.with_columns(
+        pl.Series("_close", close >= FIRST_NAME_MIN) & pl.col("_l").is_not_null()
+    )
+    keyed = keyed.filter(pl.col("_close") | ~pl.col("_close").any().over(RID))
+    return pl.concat([pairs.filter(pl.len().over(RID) == 1), keyed.select(pairs.columns)])
+
+
 def match_by_phone(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> MatchStep:
-    """Rows not yet matched whose phone belongs to exactly one contact, with no email or name
-    that says otherwise (a shared line: two different names are two people).
+    """Rows not yet matched whose phone belongs to exactly one contact that fits them: no
+    email or name that says otherwise (a shared line: two different names are two people).
 
     `fetch(phones, without_email=...)` returns the contacts with those phones (only those
     without an email, if asked): a row with an email can only be a contact without one, so
-    a list of new people with emails asks only about the few contacts without an email. A
-    phone several contacts share matches none of them (counted under PHONE_AMBIGUOUS).
+    a list of new people with emails asks only about the few contacts without an email.
+    A family line two contacts share still matches the one whose name fits; a row that fits
+    several of them matches none (PHONE_AMBIGUOUS), and so does a phone more than
+    MAX_SHARED_PHONE contacts have (a switchboard), without comparing each of them.
     """
     frame = _ensure_match_columns(frame)
     todo = frame.filter(pl.col(MATCH_ID).is_null() & pl.col("phone").is_not_null())
@@ -628,28 +699,41 @@ def match_by_phone(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> M
         if rows.is_empty():
             continue
         candidates = fetch(rows["phone"].unique().to_list(), without_email=without_email)
-        per_phone = candidates.group_by("phone").agg(
-            pl.col("id").first().alias("_found_id"),
-            pl.col("email").first().alias("_found_email"),
-            pl.col("first_name").first().alias("_found_first"),
-            pl.col("last_name").first().alias("_found_last"),
-            pl.len().alias("_contacts"),
+        sharing = pl.len().over("phone")
+        crowded = candidates.filter(sharing > MAX_SHARED_PHONE)["phone"].unique()
+        candidates = candidates.filter(sharing <= MAX_SHARED_PHONE)
+        ambiguous += rows.filter(pl.col("phone").is_in(crowded.implode())).height
+        pairs = rows.select(RID, "phone", "email", "first_name", "last_name").join(
+            candidates.select(
+                pl.col("id").alias("_found_id"),
+                "phone",
+                pl.col("email").alias("_found_email"),
+                pl.col("first_name").alias("_found_first"),
+                pl.col("last_name").alias("_found_last"),
+            ),
+            on="phone",
         )
-        joined = rows.select(RID, "phone", "email", "first_name", "last_name").join(
-            per_phone, on="phone", how="inner"
-        )
-        ambiguous += joined.filter(pl.col("_contacts") > 1).height
-        conflict = (
+        other_email = (
             pl.col("email").is_not_null()
             & pl.col("_found_email").is_not_null()
             & (pl.col("email") != pl.col("_found_email"))
-        ) | _names_disagree("first_name", "last_name", "_found_first", "_found_last")
-        found = joined.filter((pl.col("_contacts") == 1) & ~conflict).select(RID, "_found_id")
+        )
+        pairs = pairs.filter(~other_email)
+        pairs = pairs.filter(
+            names_agree(pairs, "first_name", "last_name", "_found_first", "_found_last")
+        )
+        fitting = _closest_names(pairs)
+        fitting = fitting.group_by(RID).agg(pl.col("_found_id").unique())
+        several = pl.col("_found_id").list.len() > 1
+        ambiguous += fitting.filter(several).height
+        found = fitting.filter(~several).select(RID, pl.col("_found_id").list.first())
         found_parts.append(found)
         ids = found.select(pl.col("_found_id").alias("id"))
         used_parts.append(candidates.join(ids, on="id", how="semi"))
     if not found_parts:
-        return MatchStep(frame, _empty_candidates())
+        return MatchStep(
+            frame, _empty_candidates(), {PHONE_AMBIGUOUS: ambiguous} if ambiguous else {}
+        )
     frame = _set_matches(frame, pl.concat(found_parts), "phone")
     used = pl.concat(used_parts).unique("id")
     return MatchStep(frame, used, {PHONE_AMBIGUOUS: ambiguous} if ambiguous else {})
@@ -725,6 +809,72 @@ def match_fuzzy(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> Matc
     return MatchStep(frame, used.unique("id"), {k: v for k, v in warnings.items() if v})
 
 
+def _is_bare() -> pl.Expr:
+    """Key columns of a name and nothing else to place it: no email, phone, company, postcode
+    or street address (a name-only or name-and-town list)."""
+    return (
+        pl.col("_first").is_not_null()
+        & pl.col("_last").is_not_null()
+        & pl.all_horizontal(
+            pl.col(c).is_null() for c in ("email", "phone", "_company", "_postcode", "_address")
+        )
+    )
+
+
+def _disagree(left: str, right: str) -> pl.Expr:
+    return (
+        pl.col(left).is_not_null() & pl.col(right).is_not_null() & (pl.col(left) != pl.col(right))
+    )
+
+
+def match_bare_names(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> MatchStep:
+    """Rows with a name and nothing else that places it, matched to the one contact just as
+    bare: the same first and last name (cleaned), no email, phone, company or address, and
+    no town or country that differs. So a name-only list imported twice does not double;
+    a bare name never matches a contact who has more to tell them apart (a "John Smith" of
+    a list is not the "John Smith" with an email and a company). Several such contacts:
+    no match (NAME_AMBIGUOUS).
+    """
+    frame = _ensure_match_columns(frame)
+    unmatched = frame.filter(
+        pl.col(MATCH_ID).is_null()
+        & pl.col("email").is_null()
+        & pl.col("external_id").is_null()
+        & pl.col("phone").is_null()
+        & pl.col("first_name").is_not_null()
+        & pl.col("last_name").is_not_null()
+    )
+    if unmatched.is_empty():
+        return MatchStep(frame, _empty_candidates())
+    keys = row_keys(unmatched).filter(_is_bare())
+    keys = keys.join(unmatched.select(RID, pl.col("country").alias("_country")), on=RID)
+    if keys.is_empty():
+        return MatchStep(frame, _empty_candidates())
+    block = ["_last", "_initial"]
+    candidates = fetch(keys.select("last_name", *block).unique(block), without_email=True)
+    if candidates.is_empty():
+        return MatchStep(frame, _empty_candidates())
+    contact_keys = candidate_keys(candidates).filter(_is_bare())
+    contact_keys = contact_keys.join(
+        candidates.select("id", pl.col("country").alias("_country")), on="id"
+    )
+    pairs = keys.select(RID, "_first", "_last", "_city", "_country").join(
+        contact_keys.select(
+            "id", "_first", "_last", pl.col("_city").alias("_city_r"),
+            pl.col("_country").alias("_country_r"),
+        ),
+        on=["_first", "_last"],
+    )  # fmt: skip
+    pairs = pairs.filter(~_disagree("_city", "_city_r") & ~_disagree("_country", "_country_r"))
+    per_row = pairs.group_by(RID).agg(pl.col("id").unique().alias("_ids"))
+    several = pl.col("_ids").list.len() > 1
+    ambiguous = per_row.filter(several).height
+    found = per_row.filter(~several).select(RID, pl.col("_ids").list.first().alias("_found_id"))
+    frame = _set_matches(frame, found, "name")
+    used = candidates.join(found.select(pl.col("_found_id").alias("id")), on="id", how="semi")
+    return MatchStep(frame, used.unique("id"), {NAME_AMBIGUOUS: ambiguous} if ambiguous else {})
+
+
 @dataclass
 class Matches:
     new: pl.DataFrame  # rows that become new contacts
@@ -735,6 +885,36 @@ class Matches:
     # Of `matched`, the rows whose contact this import created from an earlier chunk of the
     # file: in-file duplicates (counted in skipped_in_file), not database matches.
     same_import: int = 0
+
+
+def _summed(*counts: dict[str, int]) -> dict[str, int]:
+    total: Counter = Counter()
+    for c in counts:
+        total.update(c)
+    return dict(total)
+
+
+def match_loose_rows(frame: pl.DataFrame, lookup: Lookup) -> MatchStep:
+    """Rows without an email or external id, matched to contacts by phone, by name and place,
+    and by bare name before the file's rows are folded, so that a row that is a known
+    contact joins that contact, not another row of the file that shares its phone.
+
+    Adds RID, PRE_MATCH_ID and PRE_MATCHED_BY (the contact found, or null) and TRIED.
+    """
+    frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID))
+    loose = pl.col("email").is_null() & pl.col("external_id").is_null()
+    frame = frame.with_columns(loose.alias(TRIED))
+    todo = _ensure_match_columns(frame.filter(pl.col(TRIED)).select(list(frame.columns)))
+    by_phone = match_by_phone(todo, lookup.by_phones)
+    by_name = match_fuzzy(by_phone.frame, lookup.by_names)
+    bare = match_bare_names(by_name.frame, lookup.by_names)
+    found = bare.frame.select(
+        RID, pl.col(MATCH_ID).alias(PRE_MATCH_ID), pl.col(MATCHED_BY).alias(PRE_MATCHED_BY)
+    )
+    frame = frame.join(found, on=RID, how="left", maintain_order="left")
+    candidates = pl.concat([by_phone.candidates, by_name.candidates, bare.candidates])
+    warnings = _summed(by_phone.warnings, by_name.warnings, bare.warnings)
+    return MatchStep(frame, candidates.unique("id"), warnings)
 
 
 _MATCH_ORDER = {"email": 0, "external_id": 1, "phone": 2, "name": 3}
@@ -752,19 +932,26 @@ def match_contacts(
     duplicate, marked SAME_IMPORT and counted in skipped_in_file; it still fills the
     contact's empty fields under update and merge, without a recorded change.
     """
-    in_file = collapse_in_file_duplicates(frame, policy)
+    early = match_loose_rows(frame, lookup)
+    in_file = collapse_in_file_duplicates(early.frame, policy)
     rows = in_file.frame
     warnings = dict(in_file.warnings)
     existing = lookup.by_keys(
         emails=rows["email"].drop_nulls().to_list(),
         external_ids=rows["external_id"].drop_nulls().to_list(),
     )
-    rows = match_existing(rows, existing)
-    by_phone = match_by_phone(rows, lookup.by_phones)
+    rows = match_existing(rows, existing).with_columns(
+        pl.coalesce(MATCH_ID, PRE_MATCH_ID).alias(MATCH_ID),
+        pl.coalesce(MATCHED_BY, PRE_MATCHED_BY).alias(MATCHED_BY),
+    )
+    # Rows folded from loose rows only were looked up already; the rest now are.
+    tried = rows.filter(pl.col(TRIED))
+    by_phone = match_by_phone(rows.filter(~pl.col(TRIED)), lookup.by_phones)
     by_name = match_fuzzy(by_phone.frame, lookup.by_names)
-    rows = by_name.frame
-    found = [existing, by_phone.candidates, by_name.candidates]
-    warnings |= by_phone.warnings | by_name.warnings
+    rows = pl.concat([tried, by_name.frame.select(tried.columns)]).sort(RID)
+    rows = rows.drop(PRE_MATCH_ID, PRE_MATCHED_BY, TRIED)
+    found = [existing, early.candidates, by_phone.candidates, by_name.candidates]
+    warnings |= _summed(early.warnings, by_phone.warnings, by_name.warnings)
     new = rows.filter(pl.col(MATCH_ID).is_null())
     matched = rows.filter(pl.col(MATCH_ID).is_not_null())
     order = pl.col(MATCHED_BY).replace_strict(_MATCH_ORDER, return_dtype=pl.Int8)
@@ -834,6 +1021,10 @@ def _row_date(row: dict) -> datetime | None:
 
 
 FLAG_FIELDS = ("email_is_role", "email_is_disposable")
+# A contact's place in the funnel (pipeline/funnel.py): the stage a row names replaces the
+# contact's under update, or under merge when the row is newer; an owner fills an empty one
+# (merge) or replaces it (update).
+FUNNEL_FIELDS = ("lifecycle_stage", "owner_id")
 
 
 def _current_values(contact: dict) -> dict[str, Any]:
@@ -842,6 +1033,8 @@ def _current_values(contact: dict) -> dict[str, Any]:
         value = contact.get(f)
         values[f] = value if f in NULLABLE_FIELDS else (value or "")
     values["company_id"] = contact.get("company_id")
+    for f in FUNNEL_FIELDS:
+        values[f] = contact.get(f)
     values["attributes"] = json.loads(contact.get("attributes") or "{}")
     values["other_emails"] = json.loads(contact.get("other_emails") or "[]")
     for f in FLAG_FIELDS:
@@ -882,7 +1075,7 @@ def _plan_one(row: dict, contact: dict, policy: str) -> Change | None:
 
     before = _current_values(contact)
     values = {**before, "attributes": dict(before["attributes"])}
-    for f in SCALAR_FIELDS:
+    for f in (*SCALAR_FIELDS, *FUNNEL_FIELDS):
         if wins(values[f], row.get(f)):
             values[f] = row[f]
     values["_old_email"] = before["email"]
@@ -939,7 +1132,17 @@ def plan_changes(matched: pl.DataFrame, existing: pl.DataFrame, policy: str) -> 
     wanted = [
         c
         for c in matched.columns
-        if c in (LINE, MATCH_ID, OTHER_EMAILS, SAME_IMPORT, "email", "company", *SCALAR_FIELDS)
+        if c
+        in (
+            LINE,
+            MATCH_ID,
+            OTHER_EMAILS,
+            SAME_IMPORT,
+            "email",
+            "company",
+            *SCALAR_FIELDS,
+            *FUNNEL_FIELDS,
+        )
         or c in ROW_DATE_COLUMNS
         or c.startswith(ATTR_PREFIX)
     ]

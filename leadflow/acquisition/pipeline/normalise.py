@@ -1,23 +1,30 @@
 """Stage 3, normalise: each column to the one form Leadflow stores, as column expressions.
 
 Emails are trimmed and lower-cased, names trimmed and title-cased when typed all in one
-case, countries become ISO 3166-1 alpha-2 codes, dates become datetimes. Phones become
-E.164 with libphonenumber's rules (`contacts.normalise.normalise_phone`); see
-`normalise_phones` for how a million of them take seconds, not minutes. A value that is not
-understood is left empty and flagged, the row still goes in.
+case, countries become ISO 3166-1 alpha-2 codes (from codes and names in several
+languages, `country_code`), dates become datetimes. Phones become E.164 with
+libphonenumber's rules (`contacts.normalise.normalise_phone`), read in the row's country;
+see `normalise_phones` for how a million of them take seconds, not minutes. A value that is
+not understood is left empty and flagged, the row still goes in; a phone or country not
+understood is kept as typed in a custom attribute.
 """
 
 import functools
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
 import polars as pl
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
-from leadflow.contacts.normalise import InvalidPhone, normalise_phone
+from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
+from leadflow.contacts.normalise import InvalidPhone, normalise_phone, numbering_plans
 
 PHONE_INVALID = "_phone_invalid"
 COUNTRY_UNKNOWN = "_country_unknown"
+# Custom attributes (ATTR_PREFIX) that keep a phone or country as typed when not understood.
+PHONE_AS_ENTERED = "phone_as_entered"
+COUNTRY_AS_ENTERED = "country_as_entered"
 CREATED_AT_RAW = "_created_at_raw"
 UPDATED_AT_RAW = "_updated_at_raw"
 
@@ -48,6 +55,80 @@ COUNTRY_NAMES = {
     "bangladesh": "BD", "sri lanka": "LK", "nepal": "NP",
 }  # fmt: skip
 COUNTRY_TABLE = {**{code.lower(): code for code in phonenumbers.SUPPORTED_REGIONS}, **COUNTRY_NAMES}
+# Languages whose country names are recognised besides English (pycountry's translations
+# of ISO 3166-1): the lists we see come from Western and Northern Europe and the Americas.
+COUNTRY_LANGUAGES = ("de", "fr", "es", "it", "nl", "pt", "sv", "da", "nb_NO", "fi", "pl")
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _loose(text: str) -> str:
+    """Only letters and digits, casefolded and without accents: "États-Unis" -> "etatsunis"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if c.isalnum())
+
+
+@functools.cache
+def _country_names() -> tuple[dict[str, str], dict[str, str]]:
+    """(folded name -> alpha-2, loose name -> alpha-2), built once: COUNTRY_TABLE first (its
+    entries win), then pycountry's codes, English names and their translations."""
+    import gettext
+
+    import pycountry
+
+    exact: dict[str, str] = {}
+    loose: dict[str, str] = {}
+
+    def add(name: str | None, code: str) -> None:
+        if name:
+            exact.setdefault(_folded(name), code)
+            loose.setdefault(_loose(name), code)
+
+    for name, code in COUNTRY_TABLE.items():
+        add(name, code)
+    countries = list(pycountry.countries)
+    for country in countries:
+        add(country.alpha_2, country.alpha_2)
+    for country in countries:
+        add(country.alpha_3, country.alpha_2)
+    english = [
+        (name, country.alpha_2)
+        for country in countries
+        for name in (
+            country.name,
+            getattr(country, "official_name", None),
+            getattr(country, "common_name", None),
+        )
+        if name
+    ]
+    for name, code in english:
+        add(name, code)
+    for language in COUNTRY_LANGUAGES:
+        translation = gettext.translation(
+            "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+        )
+        for name, code in english:
+            add(translation.gettext(name), code)
+    loose.pop("", None)
+    return exact, loose
+
+
+def country_code(text: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code of a country as a list spells it: a code ("de", "DEU"),
+    or a name in English or a COUNTRY_LANGUAGES language, in any case, with or without its
+    accents, spaces and dashes ("Allemagne", "Etats Unis", "Vereinigte Staaten")."""
+    exact, loose = _country_names()
+    return exact.get(_folded(text)) or loose.get(_loose(text))
+
+
+def normalise_countries(raw: pl.Series) -> pl.Series:
+    """`country_code` of every value (null where none), worked out once per distinct value."""
+    distinct = raw.drop_nulls().unique()
+    codes = pl.Series([country_code(value) for value in distinct], dtype=pl.String)
+    return raw.replace_strict(distinct, codes, default=None, return_dtype=pl.String)
+
 
 # Tried in order; day-first before month-first, as most of the world writes dates.
 DATE_FORMATS = (
@@ -109,64 +190,102 @@ def _phone(raw: str, region: str) -> str | None:
 # Separators a phone is written with that libphonenumber drops and that carry no meaning;
 # anything else (letters, "ext.", "#", "/", other spaces) goes to libphonenumber itself.
 PHONE_SEPARATORS = r"[ .()\-]"
+MAX_PHONE_INPUT = 250  # libphonenumber refuses longer input (_MAX_INPUT_STRING_LENGTH)
+
+
+def _digits_only(pattern: str) -> str:
+    r"""A libphonenumber pattern for Polars: its `\d` as [0-9]. Polars' (Rust) `\d` is any
+    Unicode digit, which makes the regexes too big, and the values tested are ASCII anyway."""
+    return pattern.replace(r"\d", "[0-9]")
 
 
 @dataclass(frozen=True)
-class _CallingCode:
-    lengths: tuple[int, ...]  # national numbers libphonenumber's is_possible_number accepts
-    national_prefix: str | None  # the pattern libphonenumber strips after the code
+class _FastRules:
+    """libphonenumber's metadata as the column expressions of `fast_e164` use it."""
+
+    codes_by_length: dict[int, list[str]]  # country calling codes, by number of digits
+    lengths: pl.Series  # "code:length" of each whole national number length
+    admitted: str  # regex over "code:national": the numbering plan's general patterns
+    strips_after_code: str  # regex over "code:national": a national prefix it may strip
+    homes: dict[str, str]  # region -> its calling code
+    not_plain: str  # regex over "region:digits": a start it may read as a code or strip
 
 
 @functools.cache
-def _calling_codes() -> dict[str, _CallingCode]:
-    """Each country calling code with the rules of its main region's metadata."""
-    codes = {}
-    for code, regions in COUNTRY_CODE_TO_REGION_CODE.items():
-        metadata = PhoneMetadata.metadata_for_region(regions[0]) if regions else None
-        if metadata is None:  # "001": non-geographic numbers; libphonenumber decides
+def _fast_rules() -> _FastRules:
+    plans = numbering_plans()
+    keys = [f"{code}:{n}" for code, plan in plans.items() for n in sorted(plan.lengths)]
+    admitted, strips = [], []
+    for code, plan in plans.items():
+        patterns = "|".join(f"(?:{_digits_only(p)})" for p in plan.patterns)
+        admitted.append(f"{code}:(?:{patterns})")
+        main = COUNTRY_CODE_TO_REGION_CODE[code][0]
+        # The national prefix after "+code" is stripped with the main region's rule.
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, main)
+        if metadata is not None and metadata.national_prefix_for_parsing:
+            strips.append(f"{code}:(?:{_digits_only(metadata.national_prefix_for_parsing)})")
+    homes, not_plain = {}, []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = PhoneMetadata.metadata_for_region(region)
+        if metadata is None or metadata.country_code not in plans:
             continue
-        desc = metadata.general_desc
-        lengths = tuple(
-            n
-            for n in (*(desc.possible_length or ()), *(desc.possible_length_local_only or ()))
-            if n > 0
-        )
-        codes[str(code)] = _CallingCode(lengths, metadata.national_prefix_for_parsing or None)
-    return codes
-
-
-def _possible(code: pl.Expr, national: pl.Expr, codes: dict[str, _CallingCode]) -> pl.Expr:
-    """Whether `national` has a length libphonenumber accepts for the calling `code`."""
-    lengths = pl.DataFrame(
-        [(c, n) for c, info in codes.items() for n in info.lengths],
-        schema={"code": pl.String, "length": pl.Int64},
-        orient="row",
+        homes[region] = str(metadata.country_code)
+        # Without "+", libphonenumber strips an IDD prefix, the region's own calling code
+        # or its national prefix when the number starts with one of them.
+        starts = [homes[region]] + [
+            f"(?:{_digits_only(p)})"
+            for p in (metadata.international_prefix, metadata.national_prefix_for_parsing)
+            if p
+        ]
+        not_plain.append(f"{region}:(?:{'|'.join(starts)})")
+    return _FastRules(
+        codes_by_length={n: [str(c) for c in plans if len(str(c)) == n] for n in (1, 2, 3)},
+        lengths=pl.Series(keys, dtype=pl.String),
+        admitted=f"^(?:{'|'.join(admitted)})$",
+        strips_after_code=f"^(?:{'|'.join(strips)})",
+        homes=homes,
+        not_plain=f"^(?:{'|'.join(not_plain)})",
     )
-    keys = lengths.select(pl.concat_str("code", pl.lit(":"), pl.col("length").cast(pl.String)))
-    key = pl.concat_str(code, pl.lit(":"), national.str.len_chars().cast(pl.String))
-    return key.is_in(keys.to_series().implode())
 
 
-def fast_e164(values: pl.Series, *, region: str) -> pl.Series:
-    """E.164 for the phones whose reading is certain without libphonenumber; null for the rest.
+def fast_e164(values: pl.Series, *, region: str | pl.Series) -> pl.DataFrame:
+    """libphonenumber's answer for the phones whose reading is certain, as column expressions.
 
-    Certain means: only digits and the PHONE_SEPARATORS, and either "+" and a calling code,
-    or a national number of the default region that cannot start with its calling code, its
-    international (IDD) prefix or its national prefix; and a length that libphonenumber's
-    metadata allows for that code. Then libphonenumber strips nothing and its E.164 is "+",
-    the code and the digits. Everything else (national prefixes, IDD prefixes, extensions,
-    letters, odd lengths) is left to libphonenumber; tests compare the two on many numbers.
+    One row per value: `certain`, whether the reading is certain, and `phone`, its E.164
+    (null when the number it reads is not one `is_storable_phone` keeps, or when the reading
+    is not certain). `region` is the default region, one for all values or one per value.
+
+    Certain means: only digits and the PHONE_SEPARATORS, and either "+" and a calling code
+    not followed by what its national prefix may be, or a national number of the region
+    that cannot start with its calling code, its international (IDD) prefix or its national
+    prefix. Then libphonenumber strips nothing and reads "+", the code and the digits; the
+    number is kept if its length is a whole one and its digits match the general pattern of
+    a region of its code (`NumberingPlan.admits`). Everything else (national prefixes, IDD
+    prefixes, extensions, letters) is left to libphonenumber; tests compare the two.
     """
-    codes = _calling_codes()
-    frame = pl.DataFrame({"raw": values}, schema={"raw": pl.String})
-    cleaned = pl.col("raw").str.strip_chars().str.replace_all(PHONE_SEPARATORS, "")
+    rules = _fast_rules()
+    regions = (
+        region if isinstance(region, pl.Series) else pl.repeat(region, len(values), eager=True)
+    )
+    frame = pl.DataFrame(
+        {"raw": values, "region": regions}, schema={"raw": pl.String, "region": pl.String}
+    )
+    text = pl.col("raw").str.strip_chars()
+    cleaned = text.str.replace_all(PHONE_SEPARATORS, "")
     frame = frame.with_columns(
         cleaned.str.starts_with("+").alias("_plus"),
         cleaned.str.strip_prefix("+").alias("_digits"),
-    ).with_columns(pl.col("_digits").str.contains(r"^[0-9]{2,17}$").fill_null(False).alias("_ok"))
-    digits = pl.col("_digits")
-    by_length = {n: [c for c in codes if len(c) == n] for n in (1, 2, 3)}
-    code = (
+    ).with_columns(
+        (
+            pl.col("_digits").str.contains(r"^[0-9]{2,17}$")
+            & (text.str.len_chars() <= MAX_PHONE_INPUT)
+        )
+        .fill_null(False)
+        .alias("_ok")
+    )
+    digits, plus = pl.col("_digits"), pl.col("_plus")
+    by_length = rules.codes_by_length
+    extracted = (
         pl.when(digits.str.slice(0, 1).is_in(by_length[1]))
         .then(digits.str.slice(0, 1))
         .when(digits.str.slice(0, 2).is_in(by_length[2]))
@@ -174,55 +293,81 @@ def fast_e164(values: pl.Series, *, region: str) -> pl.Series:
         .when(digits.str.slice(0, 3).is_in(by_length[3]))
         .then(digits.str.slice(0, 3))
     )
-    frame = frame.with_columns(code.alias("_code"))
-    frame = frame.with_columns(digits.str.slice(pl.col("_code").str.len_chars()).alias("_national"))
-    international = (
-        pl.col("_ok")
-        & pl.col("_plus")
-        & pl.col("_code").is_not_null()
-        & _possible(pl.col("_code"), pl.col("_national"), codes)
+    home = pl.col("region").replace_strict(rules.homes, default=None, return_dtype=pl.String)
+    frame = frame.with_columns(
+        pl.when(plus).then(extracted).otherwise(home).alias("_code"),
+    ).with_columns(
+        pl.when(plus)
+        .then(digits.str.slice(pl.col("_code").str.len_chars()))
+        .otherwise(digits)
+        .alias("_national"),
     )
-    for prefix_code in frame.filter(international)["_code"].unique().to_list():
-        prefix = codes[prefix_code].national_prefix
-        if prefix:
-            international = international & ~(
-                (pl.col("_code") == prefix_code)
-                & pl.col("_national").str.contains(f"^(?:{prefix})")
-            )
-    result = pl.when(international).then(
-        pl.concat_str(pl.lit("+"), pl.col("_code"), pl.col("_national"))
+    code, national = pl.col("_code"), pl.col("_national")
+    frame = frame.with_columns(pl.concat_str(code, pl.lit(":"), national).alias("_read"))
+    read = pl.col("_read")
+    international = plus & ~read.str.contains(rules.strips_after_code)
+    plain = ~plus & ~pl.concat_str("region", pl.lit(":"), digits).str.contains(rules.not_plain)
+    length = pl.concat_str(code, pl.lit(":"), national.str.len_chars().cast(pl.String))
+    # Each step its own column: an eager select would work a shared expression out twice.
+    frame = frame.with_columns(
+        (pl.col("_ok") & code.is_not_null() & (international | plain))
+        .fill_null(False)
+        .alias("certain")
+    ).with_columns(
+        (
+            pl.col("certain")
+            & length.is_in(rules.lengths.implode())
+            & read.str.contains(rules.admitted)
+        ).alias("_kept")
     )
-    metadata = PhoneMetadata.metadata_for_region(region)
-    if metadata is not None and str(metadata.country_code) in codes:
-        home = str(metadata.country_code)
-        national = (
-            pl.col("_ok")
-            & ~pl.col("_plus")
-            & ~digits.str.starts_with(home)
-            & _possible(pl.lit(home), digits, codes)
-        )
-        for pattern in (metadata.international_prefix, metadata.national_prefix_for_parsing):
-            if pattern:
-                national = national & ~digits.str.contains(f"^(?:{pattern})")
-        result = result.when(national).then(pl.concat_str(pl.lit("+" + home), digits))
-    return frame.select(result.otherwise(None).alias("phone"))["phone"]
+    return frame.select(
+        "certain",
+        pl.when("_kept").then(pl.concat_str(pl.lit("+"), read.str.replace(":", ""))).alias("phone"),
+    )
 
 
-def normalise_phones(raw: pl.Series, *, region: str) -> pl.Series:
+def phone_regions(countries: pl.Series, *, region: str) -> pl.Series:
+    """The region each row's phone is read in: its country when libphonenumber knows it,
+    else the import's default `region` (--phone-region)."""
+    known = countries.is_in(list(phonenumbers.SUPPORTED_REGIONS)).fill_null(False)
+    return pl.select(pl.when(known).then(countries).otherwise(pl.lit(region))).to_series()
+
+
+def normalise_phones(
+    raw: pl.Series, *, region: str, countries: pl.Series | None = None
+) -> pl.Series:
     """E.164 for every value (null where it is not a phone), like `normalise_phone`.
 
-    libphonenumber costs about 20 microseconds a call and has no vectorised form, so each
-    distinct value is read once, and most go through `fast_e164`, a column expression that
-    gives the same answer where the answer is certain; libphonenumber reads the rest.
+    Each row's phone is read in its country (ISO-2 in `countries`) when there is one, else
+    in `region`. libphonenumber costs about 20 microseconds a call and has no vectorised
+    form, so each distinct (value, region) is read once, and most go through `fast_e164`,
+    column expressions that give the same answer where it is certain; libphonenumber
+    reads the rest.
     """
-    distinct = raw.drop_nulls().unique()
-    fast = fast_e164(distinct, region=region)
-    known = fast.is_not_null()
-    rest = distinct.filter(~known)
-    slow = pl.Series([_phone(value, region) for value in rest], dtype=pl.String)
-    keys = pl.concat([distinct.filter(known), rest])
-    found = pl.concat([fast.filter(known), slow])
-    return raw.replace_strict(keys, found, default=None, return_dtype=pl.String)
+    regions = (
+        pl.repeat(region, len(raw), eager=True, dtype=pl.String)
+        if countries is None
+        else phone_regions(countries, region=region)
+    )
+    rows = pl.DataFrame(
+        {"raw": raw, "region": regions}, schema={"raw": pl.String, "region": pl.String}
+    )
+    distinct = rows.drop_nulls("raw").unique()
+    fast = pl.concat(
+        [distinct, fast_e164(distinct["raw"], region=distinct["region"])], how="horizontal"
+    )
+    rest = fast.filter(~pl.col("certain"))
+    slow = pl.Series(
+        [_phone(value, where) for value, where in rest.select("raw", "region").iter_rows()],
+        dtype=pl.String,
+    )
+    found = pl.concat(
+        [
+            fast.filter(pl.col("certain")).drop("certain"),
+            rest.drop("certain").with_columns(phone=slow),
+        ]
+    )
+    return rows.join(found, on=["raw", "region"], how="left", maintain_order="left")["phone"]
 
 
 # ISO dates with a UTC offset ("2026-11-23T20:40:45+02:00", as our own export and most
@@ -250,28 +395,43 @@ def _parsed_date(column: str) -> pl.Expr:
     return pl.coalesce(with_offset(raw).dt.replace_time_zone(None), *attempts).alias(column)
 
 
+def _kept_as_entered(frame: pl.DataFrame, attribute: str, raw: pl.Expr, lost: str) -> pl.Expr:
+    """The text typed where `lost` flags a value not understood, as `attr.<attribute>`;
+    elsewhere the file's own column of that name, if it has one."""
+    column = ATTR_PREFIX + attribute
+    kept = pl.when(pl.col(lost)).then(raw)
+    if column in frame.columns:
+        kept = pl.coalesce(kept, pl.col(column).cast(pl.String))
+    return kept.alias(column)
+
+
 def normalise_contacts(frame: pl.DataFrame, *, region: str) -> pl.DataFrame:
-    """Emails, names, phones, countries and dates in stored form; flags for what was dropped."""
+    """Emails, names, phones, countries and dates in stored form; flags for what was dropped.
+
+    A phone is read in the row's own country when libphonenumber knows it, else in
+    `region`. A phone or country not understood is left empty, flagged (PHONE_INVALID,
+    COUNTRY_UNKNOWN) and kept as typed in the attributes PHONE_AS_ENTERED and
+    COUNTRY_AS_ENTERED, so nothing the user typed is lost.
+    """
     phone_raw = _blank_to_null(pl.col("phone"))
     country_raw = _blank_to_null(pl.col("country"))
-    country = country_raw.str.to_lowercase().replace_strict(
-        COUNTRY_TABLE, default=None, return_dtype=pl.String
-    )
+    raw = frame.select(phone_raw.alias("phone"), country_raw.alias("country"))
+    country = normalise_countries(raw["country"])
+    phones = normalise_phones(raw["phone"], region=region, countries=country)
     frame = frame.with_columns(
         _blank_to_null(pl.col("email")).str.to_lowercase().alias("email"),
         *[_cased(c) for c in NAME_FIELDS],
         *[_blank_to_null(pl.col(c)).alias(c) for c in TEXT_FIELDS],
-        (phone_raw.is_not_null()).alias(PHONE_INVALID),
+        phones.alias("phone"),
+        (raw["phone"].is_not_null() & phones.is_null()).alias(PHONE_INVALID),
         country.alias("country"),
-        (country_raw.is_not_null() & country.is_null()).alias(COUNTRY_UNKNOWN),
+        (raw["country"].is_not_null() & country.is_null()).alias(COUNTRY_UNKNOWN),
         _blank_to_null(pl.col("created_at")).alias(CREATED_AT_RAW),
         _parsed_date("created_at"),
         _blank_to_null(pl.col("updated_at")).alias(UPDATED_AT_RAW),
         _parsed_date("updated_at"),
     )
-    phones = normalise_phones(frame.select(phone_raw).to_series(), region=region)
-    frame = frame.with_columns(phones.alias("phone"))
     return frame.with_columns(
-        (pl.col(PHONE_INVALID) & pl.col("phone").is_null()).alias(PHONE_INVALID),
-        pl.col(COUNTRY_UNKNOWN).fill_null(False),
+        _kept_as_entered(frame, PHONE_AS_ENTERED, pl.lit(raw["phone"]), PHONE_INVALID),
+        _kept_as_entered(frame, COUNTRY_AS_ENTERED, pl.lit(raw["country"]), COUNTRY_UNKNOWN),
     )

@@ -1,8 +1,8 @@
 """Stage 4, validate: the reason a row cannot be used, or null when it can.
 
 The email check is a vectorised syntax and domain-form test (RFC 5322 dot-atom local part,
-a dotted domain of LDH labels, a letter TLD), close to what `email_validator` accepts with
-deliverability off but without a Python call per row.
+a dotted domain of LDH labels, a letter TLD that is not reserved, RESERVED_TLDS), close to
+what `email_validator` accepts with deliverability off but without a Python call per row.
 """
 
 import polars as pl
@@ -17,6 +17,14 @@ EMAIL_PATTERN = (
     r"@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 )
 MAX_EMAIL_LENGTH = 254
+# Top-level domains that never reach a mailbox: reserved for tests and invalid names by
+# RFC 2606 and RFC 6761 (.invalid, .test, .localhost) and for multicast DNS on a local
+# network by RFC 6762 (.local). An address there is a placeholder, so it is refused like a
+# malformed one. The documentation names (.example, example.com/.net/.org) are not: sample
+# lists, the demo workspace (which an export and re-import must round-trip) and our own
+# tests use them.
+RESERVED_TLDS = ("invalid", "local", "localhost", "test")
+RESERVED_DOMAIN = rf"\.(?:{'|'.join(RESERVED_TLDS)})$"
 
 TOO_MANY_FIELDS = "row has more fields than the header"
 MISSING_EMAIL = "missing email"
@@ -49,7 +57,11 @@ def validate_contacts(
         .then(pl.lit(NOTHING_TO_IDENTIFY))
         .when(
             email.is_not_null()
-            & (~email.str.contains(EMAIL_PATTERN) | (email.str.len_bytes() > MAX_EMAIL_LENGTH))
+            & (
+                ~email.str.contains(EMAIL_PATTERN)
+                | (email.str.len_bytes() > MAX_EMAIL_LENGTH)
+                | email.str.contains(RESERVED_DOMAIN)
+            )
         )
         .then(pl.lit(INVALID_EMAIL))
         .when(pl.col(CREATED_AT_RAW).is_not_null() & pl.col("created_at").is_null())

@@ -30,6 +30,7 @@ from leadflow.acquisition.pipeline.match import (
     PHONE_AMBIGUOUS,
     candidate_keys,
     collapse_in_file_duplicates,
+    match_bare_names,
     match_by_phone,
     match_contacts,
     match_fuzzy,
@@ -140,6 +141,52 @@ def test_a_phone_does_not_match_a_contact_with_another_email():
     assert step.frame[MATCH_ID].to_list() == [None]
 
 
+def test_a_family_line_matches_the_contact_whose_name_fits():
+    table = contacts(
+        {
+            "id": 1,
+            "email": None,
+            "first_name": "John",
+            "last_name": "Smith",
+            "phone": "+12025550101",
+        },
+        {
+            "id": 2,
+            "email": None,
+            "first_name": "Jane",
+            "last_name": "Smith",
+            "phone": "+12025550101",
+        },
+    )
+    frame = rows(
+        {"first_name": "John", "last_name": "Smith", "phone": "202-555-0101"},
+        {"first_name": "Jane", "last_name": "SMITH", "phone": "202-555-0101"},
+        {"first_name": "Jo", "last_name": "Smith", "phone": "202-555-0101"},  # John's start
+        {"first_name": "J.", "last_name": "Smith", "phone": "202-555-0101"},  # fits both
+        {"first_name": "Al", "last_name": "Ray", "phone": "202-555-0101"},  # fits neither
+        {"first_name": "Mary", "last_name": "Smith", "phone": "202-555-0101"},  # neither
+    )
+    step = match_by_phone(frame, FrameLookup(table).by_phones)
+    assert step.frame[MATCH_ID].to_list() == [1, 2, 1, None, None, None]
+    assert step.warnings == {PHONE_AMBIGUOUS: 1}
+
+
+def test_a_switchboard_matches_no_one_even_when_one_name_fits(monkeypatch):
+    from leadflow.acquisition.pipeline import match
+
+    monkeypatch.setattr(match, "MAX_SHARED_PHONE", 2)
+    table = contacts(
+        *({"id": i, "email": None, "first_name": name, "last_name": "Ek", "phone": "+12025550101"}
+          for i, name in enumerate(["Ann", "Bo", "Cy"], start=1))
+    )  # fmt: skip
+    step = match_by_phone(
+        rows({"first_name": "Ann", "last_name": "Ek", "phone": "202-555-0101"}),
+        FrameLookup(table).by_phones,
+    )
+    assert step.frame[MATCH_ID].to_list() == [None]
+    assert step.warnings == {PHONE_AMBIGUOUS: 1}
+
+
 # --- name with company or address --------------------------------------------------------
 
 
@@ -247,6 +294,95 @@ def test_fuzzy_matching_only_looks_at_rows_left_unmatched():
     assert lookup.calls == []
 
 
+# --- a bare name -------------------------------------------------------------------------------
+
+BARE_JOHN = {"id": 1, "email": None, "first_name": "John", "last_name": "Smith"}
+
+
+@pytest.mark.parametrize(
+    ("row", "table", "expected"),
+    [
+        ({}, [BARE_JOHN], 1),
+        ({"first_name": "JOHN", "last_name": "smith"}, [BARE_JOHN], 1),
+        ({"attr.city": "Leeds"}, [{**BARE_JOHN, "attributes": {"city": "leeds"}}], 1),
+        ({"country": "GB"}, [BARE_JOHN], 1),  # the contact's country is not known: no clash
+        ({"first_name": "Jon"}, [BARE_JOHN], None),  # a bare name must be the same name
+        ({"attr.city": "Leeds"}, [{**BARE_JOHN, "attributes": {"city": "York"}}], None),
+        ({"country": "GB"}, [{**BARE_JOHN, "country": "US"}], None),
+        ({}, [{**BARE_JOHN, "company_name": "Acme"}], None),  # the contact is placed
+        ({}, [{**BARE_JOHN, "phone": "+12025550101"}], None),
+        ({}, [{**BARE_JOHN, "email": "john@x.com"}], None),
+        ({"external_id": "P1"}, [BARE_JOHN], None),  # a record of its own
+    ],
+)
+def test_a_bare_name_matches_only_a_contact_just_as_bare(row, table, expected):
+    frame = rows({"first_name": "John", "last_name": "Smith", **row})
+    step = match_bare_names(frame, FrameLookup(contacts(*table)).by_names)
+    assert step.frame[MATCH_ID].to_list() == [expected]
+
+
+def test_a_bare_name_two_contacts_have_matches_neither():
+    table = contacts(BARE_JOHN, {**BARE_JOHN, "id": 2})
+    step = match_bare_names(
+        rows({"first_name": "John", "last_name": "Smith"}), FrameLookup(table).by_names
+    )
+    assert step.frame[MATCH_ID].to_list() == [None]
+    assert step.warnings == {NAME_AMBIGUOUS: 1}
+
+
+def test_in_the_file_a_repeated_bare_name_is_one_row():
+    frame = rows(
+        {"first_name": "John", "last_name": "Smith", "attr.city": "Leeds"},
+        {"first_name": "JOHN", "last_name": "SMITH", "attr.city": "leeds", "job_title": "CTO"},
+        {"first_name": "John", "last_name": "Smith", "attr.city": "York"},  # another town
+        {"first_name": "John", "last_name": "Smith", "external_id": "P9"},  # its own record
+        {"first_name": "John", "last_name": "Smith", "attr.city": "Leeds", "phone": "202-555-0101"},
+    )
+    out = collapse_in_file_duplicates(frame, MERGE)
+    assert out.skipped == 1
+    assert out.frame[LINE].to_list() == [2, 4, 5, 6]
+    assert out.frame["job_title"].to_list() == ["CTO", None, None, None]
+
+
+def test_in_the_file_the_row_with_the_email_names_the_person():
+    frame = rows(
+        {"first_name": "Ann", "last_name": "Lee", "phone": "202-555-0101", "job_title": "CTO"},
+        {
+            "email": "annie@x.com",
+            "first_name": "Annie",
+            "last_name": "Lee",
+            "phone": "202-555-0101",
+        },
+    )
+    out = collapse_in_file_duplicates(frame, MERGE)
+    assert out.skipped == 1
+    row = out.frame.row(0, named=True)
+    assert (row["email"], row["first_name"], row["job_title"]) == ("annie@x.com", "Annie", "CTO")
+    assert row[LINE] == 3
+
+
+def test_a_row_without_email_that_is_a_known_contact_does_not_join_another_row():
+    table = contacts(
+        {"id": 1, "email": "ann@y.com", "first_name": "Ann", "last_name": "Lee",
+         "phone": "+12025550101"},
+    )  # fmt: skip
+    frame = rows(
+        {"first_name": "Ann", "last_name": "Lee", "phone": "202-555-0101"},
+        {
+            "email": "annie@x.com",
+            "first_name": "Annie",
+            "last_name": "Lee",
+            "phone": "202-555-0101",
+        },
+    )
+    result = match_contacts(frame, policy=MERGE, lookup=FrameLookup(table))
+    assert _matches(result.matched) == {2: 1}
+    assert result.matched[MATCHED_BY].to_list() == ["phone"]
+    new = result.new.row(0, named=True)
+    assert (new[LINE], new["email"], new["first_name"]) == (3, "annie@x.com", "Annie")
+    assert result.skipped_in_file == 0
+
+
 # --- in the file ------------------------------------------------------------------------------
 
 
@@ -326,7 +462,7 @@ def test_match_contacts_runs_every_step_and_folds_two_routes_to_one_contact():
     assert result.new[LINE].to_list() == [6]
     assert result.skipped_in_file == 1
     assert sorted(result.existing["id"].to_list()) == [1, 2, 3]
-    assert lookup.calls == ["keys", "phones", "names"]
+    assert lookup.calls == ["phones", "names", "keys"]  # rows without email first
 
 
 # --- the database lookup ----------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""A list with one name column: the full name split into first and last name."""
+
+import polars as pl
+import pytest
+
+from leadflow.acquisition.pipeline.mapping import plan_mapping, split_full_names
+from leadflow.contacts.models import Contact
+
+
+@pytest.mark.parametrize(
+    ("full", "first", "last"),
+    [
+        ("Ann Lee", "Ann", "Lee"),
+        ("  Mary   Ann  Smith ", "Mary Ann", "Smith"),
+        ("Lee, Ann", "Ann", "Lee"),
+        ("Dr. Ann Lee, PhD", "Ann", "Lee"),
+        ("Smith, John, Jr.", "John", "Smith"),
+        ("John Smith Jr.", "John", "Smith"),
+        ("Ludwig van Beethoven", "Ludwig", "van Beethoven"),
+        ("Juan de la Cruz", "Juan", "de la Cruz"),
+        ("Stan Lee", "Stan", "Lee"),
+        ("Madonna", "Madonna", ""),
+        ("Mrs Ana Gómez", "Ana", "Gómez"),
+        ("", "", ""),
+        (None, "", ""),
+    ],
+)
+def test_a_full_name_is_split_into_first_and_last(full, first, last):
+    frame = pl.DataFrame(
+        {"full_name": [full], "first_name": [""], "last_name": [""]},
+        schema=dict.fromkeys(("full_name", "first_name", "last_name"), pl.String),
+    )
+    row = split_full_names(frame).row(0, named=True)
+    assert (row["first_name"], row["last_name"]) == (first, last)
+
+
+def test_a_row_with_its_own_first_or_last_name_keeps_them():
+    frame = pl.DataFrame(
+        {"full_name": ["Ann Lee", "Bo Ek"], "first_name": ["Annie", ""], "last_name": ["", ""]}
+    )
+    out = split_full_names(frame)
+    assert out["first_name"].to_list() == ["Annie", "Bo"]
+    assert out["last_name"].to_list() == ["", "Ek"]
+
+
+@pytest.mark.parametrize("header", ["Name", "Full Name", "Contact Name", "full_name"])
+def test_a_name_column_maps_to_the_full_name(header):
+    assert plan_mapping([header, "Email"], {})[header] == "full_name"
+
+
+@pytest.mark.django_db
+def test_an_import_with_one_name_column_fills_first_and_last_name(write_list, run_import):
+    text = 'Name,Email\nDR. ANN LEE,ann@x.org\n"Ek, Bo",bo@x.org\n'
+    report = run_import(write_list(text))
+    assert report["created"] == 2
+    names = dict(Contact.objects.values_list("email", "first_name"))
+    assert names == {"ann@x.org": "Ann", "bo@x.org": "Bo"}
+    assert Contact.objects.get(email="ann@x.org").last_name == "Lee"
+    assert Contact.objects.get(email="ann@x.org").attributes == {}
+
+
+@pytest.mark.django_db
+def test_company_names_that_differ_by_legal_form_are_one_company():
+    from leadflow.acquisition.pipeline.load import ensure_companies
+    from leadflow.contacts.models import Company
+
+    globex = Company.objects.create(name="Globex")
+    ids, created = ensure_companies(
+        {"Acme", "ACME Inc.", "Acme, Inc", "Globex GmbH", "Initech Ltd", "Initech Inc", "Umbrella"}
+    )
+    assert created == 4  # Acme, Initech Ltd, Initech Inc, Umbrella
+    assert ids["ACME"] == ids["ACME INC."] == ids["ACME, INC"]
+    assert Company.objects.get(pk=ids["ACME"]).name == "Acme"
+    assert ids["GLOBEX GMBH"] == globex.pk  # the company we have, without its legal form
+    assert ids["INITECH LTD"] != ids["INITECH INC"]  # two forms: maybe two companies
+    # A later list finds them again by name or without the form.
+    again, created = ensure_companies({"acme inc.", "Umbrella Corp"})
+    assert created == 0
+    assert again["ACME INC."] == ids["ACME"]
+    assert again["UMBRELLA CORP"] == ids["UMBRELLA"]

@@ -1,0 +1,57 @@
+"""A list imported twice does not make its people twice, with or without emails."""
+
+import pytest
+
+from leadflow.contacts.models import Contact
+from leadflow.contacts.tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+POSTAL_LIST = (
+    "First Name,Last Name,Phone,City,Zip\n"
+    "John,Smith,202-555-0101,Leeds,LS1 4AP\n"
+    "Jane,Smith,202-555-0101,Leeds,LS1 4AP\n"  # the same family line
+    "Ann,Lee,,,\n"
+    "Ann,Lee,,,\n"  # a bare name, repeated
+    "Bo,Ek,,York,\n"
+    "Cy,Ray,,,YO1 7HH\n"
+)
+
+
+def test_a_list_without_emails_imported_twice_is_not_doubled(write_list, run_import):
+    first = run_import(write_list(POSTAL_LIST), "--allow-no-email")
+    assert first["created"] == 5
+    assert first["skipped_in_file"] == 1
+
+    again = run_import(write_list(POSTAL_LIST), "--allow-no-email")
+
+    assert again["created"] == 0
+    assert again["skipped_in_database"] == 5
+    assert Contact.objects.count() == 5
+    assert sorted(Contact.objects.values_list("first_name", flat=True)) == [
+        "Ann", "Bo", "Cy", "Jane", "John",
+    ]  # fmt: skip
+
+
+def test_a_bare_name_does_not_take_over_a_contact_with_more_to_tell(write_list, run_import):
+    ContactFactory(email="john@acme.com", first_name="John", last_name="Smith")
+    report = run_import(write_list("First Name,Last Name\nJohn,Smith\n"), "--allow-no-email")
+    assert report["created"] == 1
+    assert Contact.objects.filter(first_name="John", last_name="Smith").count() == 2
+
+
+def test_a_known_contact_without_email_in_the_file_merges_into_that_contact(write_list, run_import):
+    ann = ContactFactory(
+        email="ann@y.com", first_name="Ann", last_name="Lee", phone="+12025550101", job_title=""
+    )
+    text = (
+        "Email,First Name,Last Name,Phone,Job Title\n"
+        ",Ann,Lee,202-555-0101,CTO\n"
+        "annie@x.com,Annie,Lee,202-555-0101,\n"
+    )
+    report = run_import(write_list(text), "--allow-no-email", "--on-duplicate", "merge")
+    assert (report["created"], report["merged"]) == (1, 1)
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.job_title, ann.email) == ("Ann", "CTO", "ann@y.com")
+    annie = Contact.objects.get(email="annie@x.com")
+    assert annie.first_name == "Annie"
