@@ -28,7 +28,7 @@ from leadflow.acquisition.kinds.base import (
 )
 from leadflow.acquisition.models import DuplicatePolicy
 from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attributes
-from leadflow.acquisition.pipeline.normalise import COUNTRY_TABLE
+from leadflow.acquisition.pipeline.normalise import normalise_countries
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 from leadflow.acquisition.pipeline.validate import (
     FIELD_TOO_LONG,
@@ -168,11 +168,8 @@ def _normalise(rows: pl.DataFrame) -> pl.DataFrame:
         blank_to_null(pl.col("size")).alias("size_raw"),
         pl.when(count(pl.col("size")) <= MAX_SIZE).then(count(pl.col("size"))).alias("size"),
         blank_to_null(pl.col("country")).alias("country_raw"),
-        blank_to_null(pl.col("country"))
-        .str.to_lowercase()
-        .replace_strict(COUNTRY_TABLE, default=None, return_dtype=pl.String)
-        .alias("country"),
     )
+    rows = rows.with_columns(normalise_countries(rows["country_raw"]).alias("country"))
     return parse_dates(rows, ["created_at"])
 
 

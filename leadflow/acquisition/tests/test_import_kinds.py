@@ -210,7 +210,7 @@ def test_a_map_to_a_field_the_kind_lacks_is_refused(write_list, run_kind, kind):
 COMPANIES = (
     "Company Name,Website,Industry,Employees,Country,City,Created\n"
     "Acme Inc,https://www.acme.com/,Software,51-200,Germany,Berlin,03/04/2021\n"
-    'Globex,globex.io,Energy,"1,000+",USA,Springfield,2020-01-05\n'
+    'Globex,globex.io,Energy,"1,000+",Vereinigte Staaten,Springfield,2020-01-05\n'
     "acme inc,acme.com,,,,,\n"
     ",nothing.com,,,,,\n"
     "Initech,,Finance,12,UK,,31/31/2020\n"
@@ -236,6 +236,7 @@ def test_companies_come_in_with_their_real_dates(write_list, run_kind):
     assert acme.attributes == {"city": "Berlin"}
     globex = Company.objects.get(domain="globex.io")
     assert (globex.size, globex.attributes) == (1000, {"city": "Springfield"})
+    assert globex.country == "US"  # a country name in German, as contacts read it
 
 
 @pytest.mark.django_db
