@@ -14,6 +14,7 @@ import polars as pl
 from django.contrib.auth import get_user_model
 
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
+from leadflow.acquisition.pipeline.values import blank_to_null
 from leadflow.contacts.models import LifecycleStage
 
 STAGE_ATTRIBUTE = "lifecycle_stage_as_entered"
@@ -67,17 +68,12 @@ def owner_directory() -> dict[str, int]:
     return directory
 
 
-def _blank_to_null(expr: pl.Expr) -> pl.Expr:
-    cleaned = expr.str.strip_chars()
-    return pl.when(cleaned == "").then(None).otherwise(cleaned)
-
-
 def read_funnel_fields(frame: pl.DataFrame, owners: dict[str, int]) -> pl.DataFrame:
     """lifecycle_stage as a stage value (null: none given or not understood), owner_id
     (null likewise), STAGE_UNKNOWN and OWNER_UNKNOWN flags, and the values not understood
     as attributes. `owners` is `owner_directory()`."""
-    stage_raw = _blank_to_null(pl.col("lifecycle_stage"))
-    owner_raw = _blank_to_null(pl.col("owner"))
+    stage_raw = blank_to_null(pl.col("lifecycle_stage"))
+    owner_raw = blank_to_null(pl.col("owner"))
     stage_key = stage_raw.str.to_lowercase().str.replace_all(r"[^a-z0-9]+", " ").str.strip_chars()
     stage = stage_key.replace_strict(STAGE_TABLE, default=None, return_dtype=pl.String)
     owner_key = owner_raw.str.replace_all(r"\s+", " ").str.to_lowercase()

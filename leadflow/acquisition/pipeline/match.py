@@ -3,15 +3,20 @@
 A row is the same person as another row, or as a contact, when (in this order):
 1. it has the same normalised email;
 2. it has the same external id;
-3. it has the same phone (E.164) and no email of its own to tell them apart: a phone shared by
-   several people (a switchboard) is ambiguous and matches nothing;
+3. it has the same phone (E.164) and no email or name that tells them apart (`names_agree`):
+   on a family line the contact whose first name fits; a row that fits several contacts on
+   its phone, or a switchboard's phone, matches nothing;
 4. its name is close (Jaro-Winkler on the first name, the same last name) and its company
    (token ratio, legal suffixes ignored) or postcode or street address agrees, nothing that
-   both sides have disagrees, and exactly one candidate qualifies. Two different emails mean
-   two people: such rows are never matched by phone or name.
+   both sides have disagrees, and exactly one candidate qualifies;
+5. it is a bare name (nothing else places it) and exactly one contact is the same bare name
+   (`match_bare_names`). Two different emails mean two people: such rows are never matched
+   by phone or name.
 
-Steps 3 and 4 only look at rows steps 1 and 2 left unmatched, and step 4 compares a row only
-with the candidates that share its last name and first initial (blocking), so the cost grows
+Rows without email or external id go through steps 3 to 5 before the file is folded
+(`match_loose_rows`), so a known contact does not join another row of the file. Steps 3 to
+5 only look at rows steps 1 and 2 left unmatched, and steps 4 and 5 compare a row only with
+the candidates that share its last name and first initial (blocking), so the cost grows
 with the unmatched rows, not with the file or the table. The database's contacts arrive as
 frames from the functions a `Lookup` holds (pipeline/lookup.py reads them in chunks); this
 module itself never touches the database.
