@@ -141,14 +141,56 @@ def people(ids: np.ndarray) -> pl.DataFrame:
     return frame.with_columns(pl.concat_str(local, pl.lit("@"), pl.col("domain")).alias("email"))
 
 
+# Real North American area codes, and per country the digits after the prefix below, so
+# that the numbers fit their numbering plans as a real list's do (an exchange never starts
+# with 0 or 1; a Brazilian mobile is 9 and eight digits).
+US_AREA_CODES = (
+    201,
+    202,
+    212,
+    213,
+    214,
+    303,
+    305,
+    312,
+    313,
+    404,
+    408,
+    415,
+    416,
+    503,
+    512,
+    602,
+    617,
+    646,
+    650,
+    702,
+    713,
+    718,
+    720,
+    773,
+    786,
+    801,
+    818,
+    917,
+    919,
+    972,
+)
+SUBSCRIBER_DIGITS = {"GB": 8, "DE": 8, "FR": 8, "NL": 7, "ES": 7, "IT": 8, "AU": 8, "IN": 8,
+                     "BR": 8, "CA": 7}  # fmt: skip
+
+
 def _phones(rng: np.random.Generator, codes: pl.Series) -> pl.Series:
     """Phones in the formats lists carry: E.164, spaced, dashed, national, 00-prefixed."""
     n = len(codes)
-    subscriber = rng.integers(1_000_000, 9_999_999, n)
-    area = rng.integers(201, 989, n)
+    seven = rng.integers(2_000_000, 9_999_999, n)
+    eight = rng.integers(20_000_000, 99_999_999, n)
+    area = rng.choice(np.array(US_AREA_CODES), n)
     style = rng.integers(0, 8, n)
-    frame = pl.DataFrame({"cc": codes, "sub": subscriber, "area": area, "style": style})
-    s = pl.col("sub").cast(pl.String)
+    frame = pl.DataFrame(
+        {"cc": codes, "seven": seven, "eight": eight, "area": area, "style": style}
+    )
+    s = pl.col("seven").cast(pl.String)
     a = pl.col("area").cast(pl.String)
     us = (
         pl.when(pl.col("style") == 0)
@@ -176,9 +218,11 @@ def _phones(rng: np.random.Generator, codes: pl.Series) -> pl.Series:
         .otherwise(pl.lit("555-0199 ext. 12"))  # not a number libphonenumber can place
     )
     prefixes = {"GB": "44 20", "DE": "49 30", "FR": "33 1", "NL": "31 20", "ES": "34 91",
-                "IT": "39 06", "AU": "61 2", "IN": "91 22", "BR": "55 11",
+                "IT": "39 06", "AU": "61 2", "IN": "91 22", "BR": "55 11 9",
                 "CA": "1 416"}  # fmt: skip
     abroad = pl.col("cc").replace_strict(prefixes, default=None)
+    digits = pl.col("cc").replace_strict(SUBSCRIBER_DIGITS, default=7, return_dtype=pl.Int64)
+    s = pl.when(digits == 8).then(pl.col("eight").cast(pl.String)).otherwise(s)
     world = (
         pl.when(pl.col("style") <= 2)
         .then(
