@@ -116,3 +116,45 @@ def test_a_restarted_import_says_so_and_undo_keeps_worked_contacts(signed_in, se
     assert page.get_by_text("1 contact kept").is_visible()
     screenshot(page, "imports-undone-kept")
     assert list(Contact.objects.values_list("email", flat=True)) == ["ann@example.com"]
+
+
+CRM_EXPORT = "\n".join(
+    [
+        "Record ID,Name,Email,Phone Number,Lifecycle Stage,Contact owner,Country/Region",
+        "101,Dr. Maria Garcia,maria@globex.io,+34 612 345 678,Marketing Qualified Lead,"
+        "dana@acme.org,Spain",
+        '102,"Chen, Wei",wei@initech.cn,555-0199,customer,Nobody,Frankreich',
+        "103,Hans van der Berg,hans@acme.de,030 1234567,Lead,,Deutschland",
+    ]
+)
+
+
+def test_a_crm_export_maps_full_names_stages_and_owners_and_reports_what_it_kept(
+    signed_in, settings, tmp_path, django_user_model
+):
+    settings.DATA_DIR = tmp_path / "data"
+    django_user_model.objects.create_user("dana", email="dana@acme.org")
+    page = signed_in
+    source = tmp_path / "hubspot-export.csv"
+    source.write_text(CRM_EXPORT + "\n")
+
+    page.goto("/imports/new/")
+    page.get_by_label("File", exact=True).set_input_files(str(source))
+    page.get_by_role("button", name="Upload and review").click()
+    page.get_by_role("heading", name="Review the mapping").wait_for()
+    assert page.get_by_label("Name", exact=True).input_value() == "full_name"
+    assert page.get_by_label("Lifecycle Stage").input_value() == "lifecycle_stage"
+    assert page.get_by_label("Contact owner").input_value() == "owner"
+    screenshot(page, "imports-mapping-crm-export")
+    page.get_by_role("button", name="Start import").click()
+    page.get_by_text("Waiting for a worker").wait_for()
+    run_worker()
+
+    page.get_by_text("phone not understood (kept as attribute phone_as_entered)").wait_for()
+    assert page.get_by_text("owner not found (kept as attribute owner_as_entered)").is_visible()
+    screenshot(page, "imports-report-crm-export")
+    maria = Contact.objects.get(email="maria@globex.io")
+    assert (maria.first_name, maria.last_name, maria.lifecycle_stage) == ("Maria", "Garcia", "mql")
+    assert maria.owner.username == "dana"
+    hans = Contact.objects.get(email="hans@acme.de")
+    assert (hans.phone, hans.country) == ("+49301234567", "DE")
