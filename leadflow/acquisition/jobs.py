@@ -757,8 +757,11 @@ def _worked_contacts(created) -> dict[int, list[str]]:
         created.filter(Exists(staged)).values_list("pk", flat=True),
         "its lifecycle stage was set by a person",
     )
+    # An owner the list named came with the import; one assigned since (assign_owner, by a
+    # person or by routing) leaves an OWNER_ASSIGNED entry.
+    assigned = Activity.objects.filter(contact=OuterRef("pk"), kind=ActivityKind.OWNER_ASSIGNED)
     add(
-        created.filter(owner__isnull=False).values_list("pk", flat=True),
+        created.filter(Exists(assigned), owner__isnull=False).values_list("pk", flat=True),
         "has an owner",
     )
     # Rows of other apps (deals, registrations, form submissions...) found through the model

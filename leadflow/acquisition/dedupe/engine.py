@@ -69,13 +69,26 @@ def backed(gamma: np.ndarray, plan: list[Comparison]) -> np.ndarray:
     they make a pair: two people of one name live in neighbouring postcodes ("4120" and "4220"
     are one edit apart), and an e-mail address one edit from another ("j.smith1@", "j.smith2@")
     is often someone else's. Data with many typos teach the model that such pairs are mostly
-    duplicates, so the probability alone would merge them; they go to the review queue.
+    duplicates, so the probability alone would merge them; they go to the review queue. A
+    phone backs a pair only if the first names are not "different" (level 0; a missing one
+    is not different).
     """
     out = np.zeros(gamma.shape[0], dtype=bool)
+    by_phone = np.zeros(gamma.shape[0], dtype=bool)
     for j, comparison in enumerate(plan):
         if comparison.identifies:
-            out |= gamma[:, j] == len(comparison.levels) - 1
-    return out
+            exact = gamma[:, j] == len(comparison.levels) - 1
+            if comparison.kind == "phone":
+                by_phone |= exact
+            else:
+                out |= exact
+    # A phone alone does not back a pair whose first names differ: a family line is shared
+    # by people with different names (John and Jane Smith), as the import's matching says.
+    first_differs = np.zeros(gamma.shape[0], dtype=bool)
+    for j, comparison in enumerate(plan):
+        if comparison.name.endswith(":first") or comparison.name == "first_name":
+            first_differs |= gamma[:, j] == 0
+    return out | (by_phone & ~first_differs)
 
 
 def find_duplicates(

@@ -402,3 +402,24 @@ def test_names_and_a_country_alone_never_merge_automatically(people):
     assert by_country[maria]["action"] == "review"
     by_postcode = _pairs(_run("--fields", "name,attr.postcode", "--threshold", "0.6"))
     assert by_postcode[maria]["action"] == "merge"
+
+
+def test_a_shared_phone_backs_a_merge_only_when_the_first_names_are_not_different():
+    import numpy as np
+
+    from leadflow.acquisition.dedupe.compare import comparisons
+    from leadflow.acquisition.dedupe.engine import backed
+
+    plan = comparisons(parse_fields("email,phone,name"))
+    names = [c.name for c in plan]
+    assert names == ["email", "phone", "name:first", "name:last"]
+    exact_phone, unknown, different, exact = 2, -1, 0, 3
+    gamma = np.array(
+        [
+            [unknown, exact_phone, different, exact],  # John and Jane Smith on one line
+            [unknown, exact_phone, exact, exact],  # John Smith twice
+            [unknown, exact_phone, unknown, exact],  # one side has no first name
+            [2, exact_phone, different, exact],  # the same email: one person after all
+        ]
+    )
+    assert backed(gamma, plan).tolist() == [False, True, True, True]

@@ -97,3 +97,22 @@ def test_merge_fills_an_empty_owner_but_keeps_the_stage_of_an_undated_row(
     assert (ann.lifecycle_stage, ann.owner_id) == ("mql", rep.pk)
     assert (bob.lifecycle_stage, bob.owner_id) == ("mql", other.pk)
     assert not StageChange.objects.filter(source="import", contact__in=[ann, bob]).exists()
+
+
+def test_undo_deletes_the_contacts_whose_owner_the_list_named_but_keeps_reassigned_ones(
+    write_list, run_import, django_user_model
+):
+    from leadflow.acquisition.jobs import undo_import
+    from leadflow.acquisition.models import ImportJob
+    from leadflow.contacts.services import assign_owner
+
+    dana = django_user_model.objects.create_user("dana", email="dana@example.org")
+    eve = django_user_model.objects.create_user("eve", email="eve@example.org")
+    text = "Email,Owner\na@x.org,dana\nb@x.org,dana\nc@x.org,\n"
+    report = run_import(write_list(text))
+    assign_owner(contact=Contact.objects.get(email="b@x.org"), owner=eve, actor=dana)
+
+    result = undo_import(job=ImportJob.objects.get(pk=report["job_id"]), actor=None)
+
+    assert result.deleted == 2
+    assert list(Contact.objects.values_list("email", flat=True)) == ["b@x.org"]
