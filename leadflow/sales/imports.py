@@ -56,6 +56,7 @@ from leadflow.acquisition.kinds.base import (
     writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
+from leadflow.acquisition.pipeline.dates import DateOrders, parse_dates
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX, merged_attributes, row_attributes
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 from leadflow.acquisition.pipeline.validate import FIELD_TOO_LONG, TOO_MANY_FIELDS, split_rejects
@@ -64,7 +65,6 @@ from leadflow.acquisition.pipeline.values import (
     amount_too_large,
     blank_to_null,
     currency_code,
-    parse_dates,
 )
 from leadflow.contacts.models import (
     Activity,
@@ -136,7 +136,7 @@ def run(job_run: ImportRun) -> None:
     run = DealsRun(job_run)
     with mapped_chunks(job_run, KIND) as reader, writing(options):
         for raw, rows in reader:
-            run.chunk(reader, raw, attach_contacts(_normalise(rows, options)))
+            run.chunk(reader, raw, attach_contacts(_normalise(rows, options, reader.dates)))
         # A deal won since the last import moves its contact as a new won deal does.
         moving = pl.concat(run.moving) if run.moving else pl.DataFrame(schema=MOVE_SCHEMA)
         job_id = None if options.dry_run else job_run.job.pk
@@ -256,7 +256,7 @@ def _reason(header_width: int) -> pl.Expr:
     )
 
 
-def _normalise(rows: pl.DataFrame, options) -> pl.DataFrame:
+def _normalise(rows: pl.DataFrame, options, dates: DateOrders) -> pl.DataFrame:
     amount, written_currency = amount_and_currency("amount")
     stage_key = (
         blank_to_null(pl.col("stage"))
@@ -264,7 +264,7 @@ def _normalise(rows: pl.DataFrame, options) -> pl.DataFrame:
         .str.replace_all(r"[^a-z0-9]+", " ")
         .str.strip_chars()
     )
-    rows = parse_dates(rows, list(DATE_FIELDS))
+    rows = parse_dates(rows, list(DATE_FIELDS), dates)
     bad_date = [pl.col(f"{f}_raw").is_not_null() & pl.col(f).is_null() for f in DATE_FIELDS]
     rows = rows.with_columns(
         pl.coalesce(

@@ -50,10 +50,11 @@ from leadflow.acquisition.kinds.base import (
 )
 from leadflow.acquisition.models import ImportJob
 from leadflow.acquisition.pipeline import load
+from leadflow.acquisition.pipeline.dates import parse_dates
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 from leadflow.acquisition.pipeline.validate import FIELD_TOO_LONG, TOO_MANY_FIELDS, split_rejects
-from leadflow.acquisition.pipeline.values import blank_to_null, parse_dates
+from leadflow.acquisition.pipeline.values import blank_to_null
 from leadflow.contacts.models import Activity, ActivityKind, Campaign, Channel, Contact
 from leadflow.contacts.services import bulk_record_activities
 
@@ -133,7 +134,7 @@ class ActivitiesRun:
 
     def chunk(self, reader: MappedChunks, raw: pl.DataFrame, rows: pl.DataFrame) -> None:
         options, report = self.job_run.options, self.job_run.report
-        rows = parse_dates(rows, ["occurred_at"]).with_columns(
+        rows = parse_dates(rows, ["occurred_at"], reader.dates).with_columns(
             blank_to_null(pl.col("kind")).alias("kind_raw"),
             *[
                 pl.coalesce(

@@ -25,6 +25,7 @@ from leadflow.acquisition.models import (
     ImportRecordAction,
 )
 from leadflow.acquisition.pipeline.batches import chunks
+from leadflow.acquisition.pipeline.dates import DateOrders
 from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
 from leadflow.acquisition.pipeline.rejects import RejectsFile
@@ -284,6 +285,7 @@ class MappedChunks:
     reasons: Counter = field(default_factory=Counter)
     tick: Progress | None = None
     rows_done: int = 0
+    dates: DateOrders = field(default_factory=DateOrders)  # one order of day and month per file
 
     @property
     def header_width(self) -> int:

@@ -27,6 +27,7 @@ from leadflow.acquisition.kinds.base import (
     writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
+from leadflow.acquisition.pipeline.dates import DateOrders, parse_dates
 from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attributes
 from leadflow.acquisition.pipeline.normalise import normalise_countries
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
@@ -35,7 +36,7 @@ from leadflow.acquisition.pipeline.validate import (
     TOO_MANY_FIELDS,
     split_rejects,
 )
-from leadflow.acquisition.pipeline.values import blank_to_null, count, domain, parse_dates
+from leadflow.acquisition.pipeline.values import blank_to_null, count, domain
 from leadflow.contacts.models import Company
 
 KIND = "companies"
@@ -57,7 +58,7 @@ def run(job_run: ImportRun) -> None:
     run = CompaniesRun(job_run)
     with mapped_chunks(job_run, KIND) as reader, writing(job_run.options):
         for raw, rows in reader:
-            run.chunk(reader, raw, _normalise(rows))
+            run.chunk(reader, raw, _normalise(rows, reader.dates))
 
 
 class CompaniesRun:
@@ -158,7 +159,7 @@ def _unread(frame: pl.DataFrame, column: str) -> int:
     )
 
 
-def _normalise(rows: pl.DataFrame) -> pl.DataFrame:
+def _normalise(rows: pl.DataFrame, dates: DateOrders) -> pl.DataFrame:
     rows = rows.with_columns(
         blank_to_null(pl.col("name")).str.replace_all(r"\s+", " ").alias("name"),
         blank_to_null(pl.col("industry")).str.replace_all(r"\s+", " ").alias("industry"),
@@ -170,7 +171,7 @@ def _normalise(rows: pl.DataFrame) -> pl.DataFrame:
         blank_to_null(pl.col("country")).alias("country_raw"),
     )
     rows = rows.with_columns(normalise_countries(rows["country_raw"]).alias("country"))
-    return parse_dates(rows, ["created_at"])
+    return parse_dates(rows, ["created_at"], dates)
 
 
 VALUES = ("pk", "external_id", *FIELDS)

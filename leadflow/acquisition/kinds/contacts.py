@@ -31,6 +31,7 @@ from leadflow.acquisition.kinds.base import (
 )
 from leadflow.acquisition.models import ImportChangeAction
 from leadflow.acquisition.pipeline import load
+from leadflow.acquisition.pipeline.dates import DateOrders
 from leadflow.acquisition.pipeline.flags import flag_emails, flag_warnings
 from leadflow.acquisition.pipeline.funnel import (
     funnel_warnings,
@@ -115,6 +116,7 @@ class ContactsRun:
     seconds: Counter = field(default_factory=Counter)  # per stage, for the report
     tick: Progress | None = None
     owners: dict[str, int] = field(default_factory=dict)  # funnel.owner_directory()
+    dates: DateOrders = field(default_factory=DateOrders)  # one order of day and month per file
     # A dry run's names of channels, (campaign, channel) pairs and companies, to list what a
     # real run would create.
     planned: dict[str, set] = field(
@@ -198,7 +200,7 @@ def _clean(state: ContactsRun, chunk: pl.DataFrame) -> pl.DataFrame:
     started = time.perf_counter()
     report.rows_read += chunk.height
     rows = apply_mapping(chunk, state.plan)
-    rows = normalise_contacts(rows, region=state.region)
+    rows = normalise_contacts(rows, region=state.region, dates=state.dates)
     rows = read_funnel_fields(rows, state.owners)
     _add_warnings(report, funnel_warnings(rows))
     started = state.timed("normalise", started)

@@ -45,6 +45,7 @@ from leadflow.acquisition.kinds.base import (
 )
 from leadflow.acquisition.models import DuplicatePolicy
 from leadflow.acquisition.pipeline import load
+from leadflow.acquisition.pipeline.dates import DateOrders, parse_dates
 from leadflow.acquisition.pipeline.mapping import (
     currency_in_header,
     merged_attributes,
@@ -57,7 +58,6 @@ from leadflow.acquisition.pipeline.values import (
     amount_too_large,
     blank_to_null,
     currency_code,
-    parse_dates,
 )
 from leadflow.contacts.models import Campaign, Channel, Spend, Vendor
 
@@ -89,7 +89,7 @@ def run(job_run: ImportRun) -> None:
         amount_header = next((h for h, f in report.mapping.items() if f == "amount"), "")
         header_currency = currency_in_header(amount_header)
         for raw, rows in reader:
-            run.chunk(reader, raw, _normalise(rows, job_run.options, header_currency))
+            run.chunk(reader, raw, _normalise(rows, job_run.options, header_currency, reader.dates))
     report.details["amount_by_currency"] = {
         currency: str(money(Decimal(cents) / 100)) for currency, cents in sorted(run.cents.items())
     }
@@ -202,14 +202,16 @@ def _revise(changed: pl.DataFrame, job) -> None:
 REVISED = ("amount", "note", "attributes")
 
 
-def _normalise(rows: pl.DataFrame, options, header_currency: str | None) -> pl.DataFrame:
+def _normalise(
+    rows: pl.DataFrame, options, header_currency: str | None, dates: DateOrders
+) -> pl.DataFrame:
     amount, written_currency = amount_and_currency("amount")
 
     def named(column: str, default: str | None) -> pl.Expr:
         value = blank_to_null(pl.col(column)).str.replace_all(r"\s+", " ")
         return pl.coalesce(value, pl.lit(default, dtype=pl.String)).alias(column)
 
-    rows = parse_dates(rows, ["spent_on"]).with_columns(
+    rows = parse_dates(rows, ["spent_on"], dates).with_columns(
         blank_to_null(pl.col("amount")).alias("amount_raw"),
         amount.alias("amount"),
         pl.when(blank_to_null(pl.col("currency")).is_not_null())

@@ -17,7 +17,9 @@ import phonenumbers
 import polars as pl
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
+from leadflow.acquisition.pipeline.dates import DateOrders
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
+from leadflow.acquisition.pipeline.values import blank_to_null
 from leadflow.contacts.normalise import InvalidPhone, normalise_phone, numbering_plans
 
 PHONE_INVALID = "_phone_invalid"
@@ -130,30 +132,6 @@ def normalise_countries(raw: pl.Series) -> pl.Series:
     return raw.replace_strict(distinct, codes, default=None, return_dtype=pl.String)
 
 
-# Tried in order; day-first before month-first, as most of the world writes dates.
-DATE_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%d.%m.%Y",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d-%m-%Y",
-    "%d %b %Y",
-    "%b %d, %Y",
-)
-
-
-def _blank_to_null(expr: pl.Expr) -> pl.Expr:
-    cleaned = expr.str.strip_chars()
-    return pl.when(cleaned == "").then(None).otherwise(cleaned)
-
-
 # Words title-casing would spoil ("CEO" is not "Ceo", "GmbH" not "Gmbh"), put back after it.
 KEPT_WORDS = {
     "job_title": (
@@ -170,7 +148,7 @@ KEPT_WORDS = {
 
 def _cased(column: str) -> pl.Expr:
     """Trimmed; title-cased only when typed all in one case ("ANN SMITH", "acme gmbh")."""
-    value = _blank_to_null(pl.col(column)).str.replace_all(r"\s+", " ")
+    value = blank_to_null(pl.col(column)).str.replace_all(r"\s+", " ")
     one_case = (value == value.str.to_uppercase()) | (value == value.str.to_lowercase())
     titled = value.str.to_titlecase()
     for word in KEPT_WORDS.get(column, ()):
@@ -370,31 +348,6 @@ def normalise_phones(
     return rows.join(found, on=["raw", "region"], how="left", maintain_order="left")["phone"]
 
 
-# ISO dates with a UTC offset ("2026-11-23T20:40:45+02:00", as our own export and most
-# CRMs write them): read as that instant, stored in UTC.
-OFFSET_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.f%:z",
-    "%Y-%m-%dT%H:%M:%S%.f%z",
-    "%Y-%m-%d %H:%M:%S%.f%:z",
-    "%Y-%m-%d %H:%M:%S%.f%z",
-)
-
-
-def with_offset(value: pl.Expr) -> pl.Expr:
-    """A text column's dates that carry a UTC offset, as UTC datetimes (null otherwise)."""
-    attempts = [
-        value.str.strptime(pl.Datetime("us", "UTC"), f, strict=False) for f in OFFSET_FORMATS
-    ]
-    return pl.coalesce(attempts)
-
-
-def _parsed_date(column: str) -> pl.Expr:
-    raw = _blank_to_null(pl.col(column))
-    value = raw.str.replace(r"Z$", "")
-    attempts = [value.str.strptime(pl.Datetime("us"), f, strict=False) for f in DATE_FORMATS]
-    return pl.coalesce(with_offset(raw).dt.replace_time_zone(None), *attempts).alias(column)
-
-
 def _kept_as_entered(frame: pl.DataFrame, attribute: str, raw: pl.Expr, lost: str) -> pl.Expr:
     """The text typed where `lost` flags a value not understood, as `attr.<attribute>`;
     elsewhere the file's own column of that name, if it has one."""
@@ -405,31 +358,39 @@ def _kept_as_entered(frame: pl.DataFrame, attribute: str, raw: pl.Expr, lost: st
     return kept.alias(column)
 
 
-def normalise_contacts(frame: pl.DataFrame, *, region: str) -> pl.DataFrame:
+def _naive_date(frame: pl.DataFrame, column: str, dates: DateOrders) -> pl.Series:
+    return dates.read(frame, column).dt.replace_time_zone(None)
+
+
+def normalise_contacts(
+    frame: pl.DataFrame, *, region: str, dates: DateOrders | None = None
+) -> pl.DataFrame:
     """Emails, names, phones, countries and dates in stored form; flags for what was dropped.
 
     A phone is read in the row's own country when libphonenumber knows it, else in
     `region`. A phone or country not understood is left empty, flagged (PHONE_INVALID,
     COUNTRY_UNKNOWN) and kept as typed in the attributes PHONE_AS_ENTERED and
-    COUNTRY_AS_ENTERED, so nothing the user typed is lost.
+    COUNTRY_AS_ENTERED, so nothing the user typed is lost. Dates are read in UTC, with the
+    order of day and month `dates` keeps for the whole file (see `dates.DateOrders`).
     """
-    phone_raw = _blank_to_null(pl.col("phone"))
-    country_raw = _blank_to_null(pl.col("country"))
+    dates = dates if dates is not None else DateOrders()
+    phone_raw = blank_to_null(pl.col("phone"))
+    country_raw = blank_to_null(pl.col("country"))
     raw = frame.select(phone_raw.alias("phone"), country_raw.alias("country"))
     country = normalise_countries(raw["country"])
     phones = normalise_phones(raw["phone"], region=region, countries=country)
     frame = frame.with_columns(
-        _blank_to_null(pl.col("email")).str.to_lowercase().alias("email"),
+        blank_to_null(pl.col("email")).str.to_lowercase().alias("email"),
         *[_cased(c) for c in NAME_FIELDS],
-        *[_blank_to_null(pl.col(c)).alias(c) for c in TEXT_FIELDS],
+        *[blank_to_null(pl.col(c)).alias(c) for c in TEXT_FIELDS],
         phones.alias("phone"),
         (raw["phone"].is_not_null() & phones.is_null()).alias(PHONE_INVALID),
         country.alias("country"),
         (raw["country"].is_not_null() & country.is_null()).alias(COUNTRY_UNKNOWN),
-        _blank_to_null(pl.col("created_at")).alias(CREATED_AT_RAW),
-        _parsed_date("created_at"),
-        _blank_to_null(pl.col("updated_at")).alias(UPDATED_AT_RAW),
-        _parsed_date("updated_at"),
+        blank_to_null(pl.col("created_at")).alias(CREATED_AT_RAW),
+        _naive_date(frame, "created_at", dates),
+        blank_to_null(pl.col("updated_at")).alias(UPDATED_AT_RAW),
+        _naive_date(frame, "updated_at", dates),
     )
     return frame.with_columns(
         _kept_as_entered(frame, PHONE_AS_ENTERED, pl.lit(raw["phone"]), PHONE_INVALID),

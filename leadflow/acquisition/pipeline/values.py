@@ -1,4 +1,5 @@
-"""Value parsers the other kinds need: amounts, currencies, dates, counts and domains.
+"""Value parsers the other kinds need: amounts, currencies, counts and domains (dates are
+in `dates`).
 
 All of them are Polars expressions (or work a whole column at once), so a file of a
 million rows is parsed without a Python call per row. A value that cannot be read becomes
@@ -6,8 +7,6 @@ null; the caller compares it with the raw value to reject the row or warn about 
 """
 
 import polars as pl
-
-from leadflow.acquisition.pipeline.normalise import DATE_FORMATS, with_offset
 
 # Symbols seen in amounts and currency columns; longest first, so "US$" is not read as "$".
 CURRENCY_SYMBOLS = {
@@ -37,60 +36,10 @@ CURRENCY_CODES = frozenset(_ISO_4217.split())
 _CODE_PATTERN = r"(?:^|[^A-Z])(" + "|".join(sorted(CURRENCY_CODES)) + r")(?:[^A-Z]|$)"
 AMOUNT_DIGITS = 12  # Decimal(max_digits=14, decimal_places=2) in Deal, Spend, Campaign
 
-# More spellings than contacts need: CRM and ad-platform exports, 12- and 24-hour clocks.
-EXTRA_DATE_FORMATS = (
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%d %B %Y",
-    "%B %d, %Y",
-    "%b %d %Y",
-    "%d-%b-%Y",
-    "%Y%m%d",
-)
-_FORMATS = (*DATE_FORMATS, *EXTRA_DATE_FORMATS)
-# A column is read day-first or month-first as a whole ("12/25/2024" makes it month-first).
-_DAY_FIRST = tuple(f for f in _FORMATS if not f.startswith("%m/"))
-_MONTH_FIRST = tuple(f for f in _FORMATS if not f.startswith("%d/"))
-
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
     cleaned = expr.str.strip_chars()
     return pl.when(cleaned != "").then(cleaned)  # named after `expr`, like the input
-
-
-def _coalesced(column: str, formats: tuple[str, ...]) -> pl.Expr:
-    raw = blank_to_null(pl.col(column))
-    value = raw.str.replace(r"Z$", "")
-    naive = pl.coalesce(
-        [value.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
-    ).dt.replace_time_zone("UTC")
-    return pl.coalesce(with_offset(raw), naive)
-
-
-def parse_dates(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Each column parsed to a UTC datetime; `<column>_raw` keeps the text, to tell a bad
-    date (raw, no value) from no date.
-
-    The order of day and month is decided per column, not per value: day-first, unless
-    month-first reads more of the column's values (a US export has a "12/25/2024"
-    somewhere), so "03/04/2024" never means two different days in one file; a value that
-    only the other order reads is then not a date. A date without a time zone is UTC.
-    """
-    out = []
-    for column in columns:
-        day_first = _coalesced(column, _DAY_FIRST)
-        month_first = _coalesced(column, _MONTH_FIRST)
-        counts = frame.select(
-            day_first.is_not_null().sum().alias("d"), month_first.is_not_null().sum().alias("m")
-        ).row(0)
-        chosen = month_first if counts[1] > counts[0] else day_first
-        out += [blank_to_null(pl.col(column)).alias(f"{column}_raw"), chosen.alias(column)]
-    return frame.with_columns(out)
 
 
 def currency_code(expr: pl.Expr) -> pl.Expr:

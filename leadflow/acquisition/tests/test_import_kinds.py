@@ -18,13 +18,13 @@ from django.core.management import CommandError
 from leadflow.accounts.tests.factories import UserFactory
 from leadflow.acquisition.models import ImportJob, ImportStatus
 from leadflow.acquisition.pipeline import read
+from leadflow.acquisition.pipeline.dates import parse_dates
 from leadflow.acquisition.pipeline.mapping import plan_mapping
 from leadflow.acquisition.pipeline.values import (
     amount_and_currency,
     count,
     currency_code,
     domain,
-    parse_dates,
 )
 from leadflow.contacts.models import (
     Activity,

@@ -1,0 +1,138 @@
+"""Dates as lists write them: ISO with or without a UTC offset, day-first and month-first,
+12- and 24-hour clocks, month names, CRM and ad-platform exports.
+
+Every kind of import reads its date columns here, as Polars expressions (a million values
+take no Python call each). "03/04/2024" is the 3rd of April or the 4th of March depending
+on the file, so the order of day and month is decided per column for the whole import
+(`DateOrders`), never per value: one file never means two different days by one spelling.
+"""
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from leadflow.acquisition.pipeline.values import blank_to_null
+
+# ISO dates with a UTC offset ("2026-11-23T20:40:45+02:00", as our own export and most
+# CRMs write them): read as that instant, stored in UTC.
+OFFSET_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f%:z",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f%:z",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+)
+
+# Without an offset; tried in order, after OFFSET_FORMATS. "%I:%M %p" also reads "10:30AM"
+# and "10:30 pm". Two-digit years come first: "%Y" would read "12/31/24" as the year 24.
+DATE_FORMATS = (
+    "%d.%m.%y",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %I:%M:%S %p",
+    "%Y-%m-%d %I:%M %p",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %I:%M:%S %p",
+    "%d/%m/%Y %I:%M %p",
+    "%d/%m/%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y",
+    "%d-%m-%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%d-%b-%Y",
+    "%Y%m%d",
+)
+EARLIEST_YEAR = 1900
+# The slash forms are the ones whose order of day and month a file must tell; the others
+# ("%d.%m.%Y", ISO) read one way only.
+_SLASHED = {
+    False: tuple(f for f in DATE_FORMATS if f.startswith("%d/")),
+    True: tuple(f for f in DATE_FORMATS if f.startswith("%m/")),
+}
+_UNAMBIGUOUS = tuple(f for f in DATE_FORMATS if not f.startswith(("%d/", "%m/")))
+_UTC = pl.Datetime("us", "UTC")
+
+
+def first_reading(
+    text: pl.Series, formats: tuple[str, ...], found: pl.Series | None = None
+) -> pl.Series:
+    """Each value as a UTC datetime by the first of `formats` that reads it with a year
+    from EARLIEST_YEAR on (an earlier year is a misreading); null where none does.
+
+    Each format tries only the values the ones before it left, so a column of ISO dates
+    costs one parse, not one per format. Where `found` already has a value, it is kept.
+    """
+    found = pl.Series(text.name, [None] * len(text), dtype=_UTC) if found is None else found
+    left = pl.DataFrame({"at": pl.arange(0, len(text), eager=True), "text": text}).filter(
+        pl.col("text").is_not_null() & found.is_null()
+    )
+    found = found.clone()
+    for pattern in formats:
+        if left.is_empty():
+            break
+        zoned = "%z" in pattern
+        parsed = left["text"].str.strptime(
+            _UTC if zoned else pl.Datetime("us"), pattern, strict=False
+        )
+        parsed = parsed if zoned else parsed.dt.replace_time_zone("UTC")
+        hit = (parsed.dt.year() >= EARLIEST_YEAR).fill_null(False)
+        found.scatter(left["at"].filter(hit), parsed.filter(hit))
+        left = left.filter(~hit)
+    return found.alias(text.name)
+
+
+@dataclass
+class DateOrders:
+    """The order of day and month of each date column, kept for a whole import.
+
+    Day-first, unless month-first reads more of a chunk's values (a US export has a
+    "12/25/2024" or a "03/01/2024 10:30 AM" somewhere). The first chunk that tells the two
+    apart decides for the rest of the file; until one does, a chunk reads day-first, which
+    for its values (none past the 12th, or both orders equally) is the same. A value only
+    the other order reads is then not a date, and the caller says so.
+    """
+
+    month_first: dict[str, bool] = field(default_factory=dict)
+
+    def read(self, frame: pl.DataFrame, column: str) -> pl.Series:
+        """`column` of `frame` as UTC datetimes (null where blank or not a date)."""
+        text = frame.select(blank_to_null(pl.col(column)).str.replace(r"Z$", "")).to_series()
+        found = first_reading(text, OFFSET_FORMATS + _UNAMBIGUOUS)
+        if column in self.month_first:
+            return first_reading(text, _SLASHED[self.month_first[column]], found)
+        day = first_reading(text, _SLASHED[False], found)
+        month = first_reading(text, _SLASHED[True], found)
+        if day.null_count() != month.null_count():
+            self.month_first[column] = month.null_count() < day.null_count()
+        return month if self.month_first.get(column) else day
+
+
+def parse_dates(
+    frame: pl.DataFrame, columns: list[str], orders: DateOrders | None = None
+) -> pl.DataFrame:
+    """Each column parsed to a UTC datetime; `<column>_raw` keeps the text, to tell a bad
+    date (raw, no value) from no date. `orders` carries the columns' order of day and
+    month from one chunk of a file to the next."""
+    orders = orders if orders is not None else DateOrders()
+    out = []
+    for column in columns:
+        out += [blank_to_null(pl.col(column)).alias(f"{column}_raw")]
+        out += [orders.read(frame, column)]
+    return frame.with_columns(out)

@@ -1,0 +1,75 @@
+"""Dates as CRM exports write them: 12-hour clocks, two-digit years, and one order of day
+and month for a whole file."""
+
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+
+from leadflow.acquisition.pipeline import read
+from leadflow.acquisition.pipeline.dates import DateOrders, parse_dates
+from leadflow.acquisition.pipeline.normalise import normalise_contacts
+from leadflow.acquisition.tests.test_pipeline import _frame
+from leadflow.contacts.models import Contact
+
+
+def test_a_us_export_with_a_12_hour_clock_is_read_month_first():
+    frame = _frame(
+        email=["a@x.com", "b@x.com", "c@x.com", "d@x.com"],
+        created_at=["03/01/2024 10:30 AM", "03/01/2024 10:30", "3/1/2024 1:05 PM", "12/31/24"],
+    )
+    got = normalise_contacts(frame, region="US")["created_at"].to_list()
+    assert got == [
+        datetime(2024, 3, 1, 10, 30),
+        datetime(2024, 3, 1, 10, 30),
+        datetime(2024, 3, 1, 13, 5),
+        datetime(2024, 12, 31),
+    ]
+
+
+def test_a_european_column_stays_day_first_with_12_hour_times():
+    frame = pl.DataFrame({"d": ["25/12/2024 11:59 PM", "03/01/2024 9:00 am", "01.02.2024 08:15"]})
+    got = parse_dates(frame, ["d"])["d"].to_list()
+    assert got == [
+        datetime(2024, 12, 25, 23, 59, tzinfo=UTC),
+        datetime(2024, 1, 3, 9, tzinfo=UTC),
+        datetime(2024, 2, 1, 8, 15, tzinfo=UTC),
+    ]
+
+
+def test_the_first_chunk_that_tells_decides_the_order_for_the_rest_of_the_file():
+    orders = DateOrders()
+    ambiguous = pl.DataFrame({"d": ["03/01/2024"]})
+    telling = pl.DataFrame({"d": ["12/25/2024", "03/02/2024"]})
+    assert parse_dates(ambiguous, ["d"], orders)["d"][0] == datetime(2024, 1, 3, tzinfo=UTC)
+    assert orders.month_first == {}  # nothing told yet
+    assert parse_dates(telling, ["d"], orders)["d"].to_list() == [
+        datetime(2024, 12, 25, tzinfo=UTC),
+        datetime(2024, 3, 2, tzinfo=UTC),
+    ]
+    # A later chunk of nothing but ambiguous dates keeps the order the file showed ...
+    assert parse_dates(ambiguous, ["d"], orders)["d"][0] == datetime(2024, 3, 1, tzinfo=UTC)
+    # ... and a day-first date there is not a date: one file never means two orders.
+    late = parse_dates(pl.DataFrame({"d": ["25/12/2024"]}), ["d"], orders)
+    assert late["d"][0] is None and late["d_raw"][0] == "25/12/2024"
+
+
+@pytest.mark.django_db
+def test_an_import_reads_a_salesforce_export_in_chunks_without_a_reject(
+    monkeypatch, write_list, run_import
+):
+    monkeypatch.setattr(read, "CHUNK_ROWS", 2)
+    path = write_list(
+        "Email,Created Date\n"
+        "a@x.com,12/25/2023 11:15 PM\n"
+        "b@x.com,03/01/2024 10:30 AM\n"
+        "c@x.com,03/04/2024 10:30\n"
+        "d@x.com,04/05/2024\n"
+    )
+    report = run_import(path)
+    assert report["rejected"] == 0, report["rejected_by_reason"]
+    created = dict(Contact.objects.values_list("email", "created_at"))
+    assert created["a@x.com"] == datetime(2023, 12, 25, 23, 15, tzinfo=UTC)
+    assert created["b@x.com"] == datetime(2024, 3, 1, 10, 30, tzinfo=UTC)
+    assert created["c@x.com"] == datetime(2024, 3, 4, 10, 30, tzinfo=UTC)
+    assert created["d@x.com"] == datetime(2024, 4, 5, tzinfo=UTC)
