@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
-from leadflow.acquisition.pipeline.match import LEGAL_FORM_WORDS, OTHER_EMAILS
+from leadflow.acquisition.pipeline.match import LEGAL_FORM_WORDS, OTHER_EMAILS, company_key
 from leadflow.acquisition.pipeline.read import LINE
 from leadflow.contacts.bulk import NEXT_IDS_SQL
 from leadflow.contacts.models import (
@@ -105,17 +105,45 @@ def ensure_campaigns(
     return found, created, channels_created
 
 
-def company_key(name: str) -> str:
-    """A company name without case, punctuation and legal form: "Acme, Inc." is "ACME"."""
-    words = re.sub(r"[^\w]+", " ", name.casefold()).split()
+def _words(name: str) -> list[str]:
+    """Casefolded words; dots dropped first, so that "S.A." is the form SA."""
+    return re.sub(r"[^\w]+", " ", name.casefold().replace(".", "")).split()
+
+
+def without_legal_form(name: str) -> str:
+    """A company name upper-cased, without punctuation and legal form: "Acme, Inc." is
+    "ACME" (accents kept, to find a stored name by its upper-cased spelling)."""
+    words = _words(name)
     kept = [w for w in words if w not in LEGAL_FORM_WORDS]
     return " ".join(kept or words).upper()
 
 
 def legal_form(name: str) -> str:
-    """The legal-form words of a company name, normalised: "ACME, INC." gives "INC"."""
-    words = re.sub(r"[^\w]+", " ", name.casefold()).split()
-    return " ".join(w for w in words if w in LEGAL_FORM_WORDS).upper()
+    """The legal-form words of a company name, normalised: "ACME, INC." gives "INC" ("The"
+    is dropped with the forms, but is not one)."""
+    words = _words(name)
+    return " ".join(w for w in words if w in LEGAL_FORM_WORDS and w != "the").upper()
+
+
+def _company_keys(names: list[str]) -> dict[str, str]:
+    """match.company_key of each name (the name itself where nothing is left of it)."""
+    keys = pl.DataFrame({"name": names}, schema={"name": pl.String}).select(
+        pl.coalesce(company_key(pl.col("name")), pl.col("name"))
+    )
+    return dict(zip(names, keys.to_series(), strict=True))
+
+
+def _one_company_each(uppers: list[str]) -> list[list[str]]:
+    """The spellings of one company key grouped by legal form: "ACME INC" and "ACME INC."
+    are one company, "ACME LTD" another. A name without a form joins the one form there
+    is; beside two forms it cannot tell which, and stays a company of its own."""
+    by_form: dict[str, list[str]] = {}
+    for upper in uppers:
+        by_form.setdefault(legal_form(upper), []).append(upper)
+    plain = by_form.pop("", [])
+    if len(by_form) == 1:
+        return [plain + next(iter(by_form.values()))]
+    return [group for group in (plain, *by_form.values()) if group]
 
 
 def _by_upper_name(uppers: list[str]) -> dict[str, int]:
@@ -133,29 +161,30 @@ def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
     A name is the company of that name (any case); failing that, the company named without
     its legal form ("Acme Inc." is the "Acme" we have); failing that, the names of the list
     that differ only by legal form become one new company ("Acme" and "ACME Inc" are
-    "Acme"), unless they carry two different forms ("Acme Ltd" and "Acme Inc" may be two
-    companies). Not found: a plain "Acme" when we only have "Acme Inc." (that would take a
-    prefix search of every company name).
+    "Acme"; "Société Acme" and "Societe Acme" too, by `match.company_key`), one company per
+    legal form ("Acme Inc" and "ACME Inc." are one, "Acme Ltd" another). Not found: a plain
+    "Acme" when we only have "Acme Inc." (that would take a prefix search of every company
+    name).
     """
     wanted = {n.upper(): n for n in names}
     ids = _by_upper_name(list(wanted))
     missing = [u for u in wanted if u not in ids]
-    keys = {u: company_key(u) for u in missing}
-    plain = _by_upper_name(sorted({k for u, k in keys.items() if k != u}))
+    plain_names = {u: without_legal_form(u) for u in missing}
+    plain = _by_upper_name(sorted({p for u, p in plain_names.items() if p != u}))
     for upper in missing:
-        if keys[upper] in plain:
-            ids[upper] = plain[keys[upper]]
+        if plain_names[upper] in plain:
+            ids[upper] = plain[plain_names[upper]]
+    left = sorted(u for u in missing if u not in ids)
     by_key: dict[str, list[str]] = {}
-    for upper in sorted(u for u in missing if u not in ids):
-        by_key.setdefault(keys[upper], []).append(upper)
+    for upper, key in _company_keys(left).items():
+        by_key.setdefault(key, []).append(upper)
     new: list[tuple[list[str], Company]] = []
     for uppers in by_key.values():
-        if len({legal_form(u) for u in uppers} - {""}) > 1:
-            new += [([u], Company(name=wanted[u])) for u in uppers]
-        else:  # one company, named without the form when the list has that spelling,
-            # so that a later "Acme Ltd." finds it too
-            named = min(uppers, key=lambda u: (legal_form(u) != "", len(u), u))
-            new.append((uppers, Company(name=wanted[named])))
+        for group in _one_company_each(uppers):
+            # named without the form when the list has that spelling, so that a later
+            # "Acme Ltd." finds it too
+            named = min(group, key=lambda u: (legal_form(u) != "", len(u), u))
+            new.append((group, Company(name=wanted[named])))
     Company.objects.bulk_create([company for _, company in new], batch_size=BATCH_SIZE)
     for uppers, company in new:
         ids.update(dict.fromkeys(uppers, company.pk))

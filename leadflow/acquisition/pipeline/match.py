@@ -171,8 +171,12 @@ def _text_or_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.str.len_chars() > 0).then(expr)
 
 
-def _company_key(expr: pl.Expr) -> pl.Expr:
-    words = clean_text(expr).str.split(" ")
+def company_key(expr: pl.Expr) -> pl.Expr:
+    """A company name as compared: lower-cased, without accents, punctuation and legal form
+    ("Société Acme, Inc." is "societe acme"). The one key by which matching finds a
+    contact's company and `load.ensure_companies` folds a list's spellings into one. Dots
+    go first, so that "S.A." and "L.L.C." are the forms SA and LLC."""
+    words = clean_text(expr.str.replace_all(".", "", literal=True)).str.split(" ")
     kept = words.list.eval(pl.element().filter(~pl.element().is_in(LEGAL_FORMS)))
     return _text_or_null(kept.list.join(" "))
 
@@ -239,7 +243,7 @@ def row_keys(frame: pl.DataFrame) -> pl.DataFrame:
         "_first",
         "_last",
         "_initial",
-        _cleaned_by_value(frame, "company", _company_key).alias("_company"),
+        _cleaned_by_value(frame, "company", company_key).alias("_company"),
         *_location_exprs(attribute),
     )
 
@@ -255,7 +259,7 @@ def candidate_keys(candidates: pl.DataFrame) -> pl.DataFrame:
         "email",
         _text_or_null(pl.col("phone")).alias("phone"),  # stored as "" when there is none
         *_name_exprs(pl.col("first_name"), pl.col("last_name")),
-        _company_key(pl.col("company_name")).alias("_company"),
+        company_key(pl.col("company_name")).alias("_company"),
         *_location_exprs(attribute),
     )
 

@@ -78,3 +78,32 @@ def test_company_names_that_differ_by_legal_form_are_one_company():
     assert created == 0
     assert again["ACME INC."] == ids["ACME"]
     assert again["UMBRELLA CORP"] == ids["UMBRELLA"]
+
+
+@pytest.mark.django_db
+def test_a_list_with_two_legal_forms_keeps_one_company_per_form():
+    from leadflow.acquisition.pipeline.load import ensure_companies
+    from leadflow.contacts.models import Company
+
+    ids, created = ensure_companies(
+        {"Acme Inc", "ACME Inc.", "Acme Ltd", "Société Générale SA", "Societe Generale S.A."}
+    )
+    assert created == 3
+    assert ids["ACME INC"] == ids["ACME INC."] != ids["ACME LTD"]
+    # Accents are dropped as contact matching drops them: one key for both.
+    assert ids["SOCIÉTÉ GÉNÉRALE SA"] == ids["SOCIETE GENERALE S.A."]
+    assert sorted(Company.objects.values_list("name", flat=True)) == [
+        "Acme Inc",
+        "Acme Ltd",
+        "Société Générale SA",  # the shortest spelling names the company
+    ]
+
+
+@pytest.mark.django_db
+def test_a_name_without_a_form_beside_two_forms_is_a_company_of_its_own():
+    from leadflow.acquisition.pipeline.load import ensure_companies
+
+    ids, created = ensure_companies({"Initech", "Initech Inc", "INITECH INC.", "Initech Ltd"})
+    assert created == 3
+    assert len({ids["INITECH"], ids["INITECH INC"], ids["INITECH LTD"]}) == 3
+    assert ids["INITECH INC"] == ids["INITECH INC."]
