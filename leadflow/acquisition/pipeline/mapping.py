@@ -321,18 +321,48 @@ def apply_mapping(
     return mapped
 
 
+def _ignoring_dots(words: tuple[str, ...]) -> str:
+    """One regex alternative for words however they are dotted: "PhD" also matches "Ph.D."
+    and "P.H.D.", the way credentials are typed in lead lists."""
+    spelled = (r"\.?".join(word) + r"\.?" for word in sorted(words, key=len, reverse=True))
+    return "(?:" + "|".join(spelled) + ")"
+
+
 # Words around a name that are neither its first nor its last part, and the particles that
 # belong to a last name ("van Beethoven", "de la Cruz"), for `split_full_names`.
-NAME_TITLES = r"(?:mr|mrs|ms|miss|mx|dr|prof|sir|dame|rev|herr|frau|mme|mlle|sr\.|sra\.)\.?"
-NAME_SUFFIXES = r"(?:jr|sr|ii|iii|iv|phd|md|esq|mba|dds|cpa)\.?"
+NAME_TITLES = (
+    r"(?:mr|mrs|ms|miss|mx|dr|doctor|prof|professor|sir|dame|rev|revd|hon"
+    r"|herr|frau|mme|mlle|sr\.|sra\.|srta\.|dra\.)\.?"
+)
+# Generational suffixes and degrees no one is named: dropped even without a comma
+# ("John Smith Jr.", "Ann Lee PhD").
+NAME_SUFFIXES = (
+    *("jr", "sr", "ii", "iii", "iv"),
+    *("phd", "dphil", "md", "mbbs", "dds", "dmd", "dvm", "pharmd", "psyd", "edd"),
+    *("jd", "llm", "esq", "esquire", "mba", "msc", "bsc", "cpa"),
+)
+# Degrees, licences and certifications of US and UK business lists. Some are also names
+# ("Ma", "Do", "Pa"), so they are dropped only after a comma and only when a whole name is
+# left: "Ann Lee, DO" is Ann Lee, but "Nguyen, Do" is Do Nguyen.
+NAME_CREDENTIALS = (
+    *("ma", "ba", "bs", "ms", "mfa", "mph", "mpa", "msw", "lcsw", "llb", "lld", "mres"),
+    *("meng", "beng", "ceng", "peng", "pe", "ra", "aia"),
+    *("rn", "bsn", "msn", "dnp", "np", "lpn", "crna", "pa", "pa-c", "do", "dc", "od"),
+    *("frcs", "frcp", "mrcp", "mrcs", "frcgp", "mrcgp"),
+    *("cfa", "cfp", "cma", "cia", "cisa", "cism", "cissp", "cgma", "chfc", "clu", "cfe"),
+    *("aca", "fca", "acca", "fcca", "acma", "fcma", "cima", "mrics", "frics"),
+    *("mcipd", "fcipd", "mcips", "frsa", "cae", "pmp", "csm", "cscp", "cpim"),
+    *("phr", "sphr", "shrm-cp", "shrm-scp", "qc", "kc", "obe", "mbe", "cbe"),
+)
 NAME_PARTICLES = r"(?:van|von|de|der|den|del|della|di|da|du|dos|das|le|la|ten|ter|bin|al|st\.?)"
 
 
 def split_full_names(frame: pl.DataFrame) -> pl.DataFrame:
     """first_name and last_name from full_name on the rows that have neither.
 
-    Column expressions, so a million names take a moment: titles and suffixes are dropped
-    ("Dr. Ann Lee, PhD"), "Lee, Ann" is last name first, and otherwise the last word, with
+    Column expressions, so a million names take a moment: titles, suffixes and credentials
+    are dropped, dotted or not ("Dr. Ann Lee, Ph.D.", "Lee, Mr. John", "Ann Lee, RN, CPA"),
+    so a comma left over means "Lee, Ann" is last name first; otherwise the last word, with
     the particles before it ("Ludwig van Beethoven"), is the last name and the rest the
     first. A single word is a first name. The cells are left as typed otherwise: casing is
     the normalise stage's.
@@ -340,8 +370,14 @@ def split_full_names(frame: pl.DataFrame) -> pl.DataFrame:
     if frame.get_column("full_name").str.strip_chars().fill_null("").eq("").all():
         return frame
     name = pl.col("full_name").str.strip_chars().str.replace_all(r"\s+", " ")
-    name = name.str.replace(rf"(?i)^(?:{NAME_TITLES}\s+)+", "")
-    name = name.str.replace(rf"(?i)(?:,?\s+{NAME_SUFFIXES})+$", "").str.strip_chars(" ,")
+    titles = rf"(?i)^(?:{NAME_TITLES}\s+)+"
+    suffix = _ignoring_dots(NAME_SUFFIXES)
+    credential = _ignoring_dots(NAME_SUFFIXES + NAME_CREDENTIALS)
+    name = name.str.replace(titles, "")
+    after_comma = rf",[\s,]*{credential}(?:[\s,]+{credential})*"
+    whole_name = name.str.extract(rf"(?i)^(\S+ \S.*?)(?:\s*{after_comma}|\s+{suffix})+$", 1)
+    name = pl.coalesce(whole_name, name)
+    name = name.str.replace(rf"(?i)(?:,?\s+{suffix})+$", "").str.strip_chars(" ,")
     comma = name.str.splitn(",", 2)
     words = name.str.extract_groups(
         rf"(?i)^(?P<first>.+?)\s+(?P<last>(?:{NAME_PARTICLES}\s+)*\S+)$"
@@ -349,7 +385,7 @@ def split_full_names(frame: pl.DataFrame) -> pl.DataFrame:
     has_comma = name.str.contains(",")
     first = (
         pl.when(has_comma)
-        .then(comma.struct.field("field_1").str.strip_chars())
+        .then(comma.struct.field("field_1").str.strip_chars().str.replace(titles, ""))
         .otherwise(pl.coalesce(words.struct.field("first"), name))
     )
     last = (
@@ -360,10 +396,18 @@ def split_full_names(frame: pl.DataFrame) -> pl.DataFrame:
     empty = pl.col("first_name").fill_null("").str.strip_chars().eq("") & pl.col(
         "last_name"
     ).fill_null("").str.strip_chars().eq("")
-    return frame.with_columns(
-        pl.when(empty)
-        .then(first.fill_null(""))
-        .otherwise(pl.col("first_name"))
-        .alias("first_name"),
-        pl.when(empty).then(last.fill_null("")).otherwise(pl.col("last_name")).alias("last_name"),
+    # Lazily, so the cleaned name that first and last name both start from is worked out once.
+    return (
+        frame.lazy()
+        .with_columns(
+            pl.when(empty)
+            .then(first.fill_null(""))
+            .otherwise(pl.col("first_name"))
+            .alias("first_name"),
+            pl.when(empty)
+            .then(last.fill_null(""))
+            .otherwise(pl.col("last_name"))
+            .alias("last_name"),
+        )
+        .collect()
     )
