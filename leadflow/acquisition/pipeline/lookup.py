@@ -66,6 +66,17 @@ NAMES_BY = {
     + _SQLITE_IN
     + ") AND email IS NULL",
 }
+# Ids and names of the contacts with no last name and a first name as written or upper-cased.
+_FIRST_ONLY = "WHERE last_name = '' AND (first_name = ANY(%s) OR UPPER(first_name) = ANY(%s))"
+_SQLITE_FIRST_ONLY = (
+    "WHERE last_name = '' AND (first_name" + _SQLITE_IN + " OR UPPER(first_name)" + _SQLITE_IN + ")"
+)
+FIRST_NAMES_BY = {
+    ("postgresql", False): _NAMES + _FIRST_ONLY,
+    ("postgresql", True): _NAMES + _FIRST_ONLY + " AND email IS NULL",
+    ("sqlite", False): _NAMES + _SQLITE_FIRST_ONLY,
+    ("sqlite", True): _NAMES + _SQLITE_FIRST_ONLY + " AND email IS NULL",
+}
 # Contacts without an email are few in most databases: when they are, fetching all of their
 # names beats asking for a million last names.
 EMAILLESS_COUNT = "SELECT count(*) FROM contacts_contact WHERE email IS NULL"
@@ -132,26 +143,37 @@ def by_names(
 ) -> pl.DataFrame:
     """The contacts in the file's name blocks (only those without an email, if asked).
 
-    `names` has last_name (as in the file), _last and _initial (match.block_keys). The
-    database is asked for the last names as written and upper-cased, so "SMITH" and
-    "Smith" both find a contact; the blocks themselves compare cleaned names (accents,
-    case and punctuation dropped).
+    `names` has last_name (as in the file), _last and _initial (match.block_keys), and may
+    have first_name: a row without a last name asks for the contacts with that first name
+    and no last name (a one-word name). The database is asked for the names as written and
+    upper-cased, so "SMITH" and "Smith" both find a contact; the blocks themselves compare
+    cleaned names (accents, case and punctuation dropped).
     """
-    written = names["last_name"].drop_nulls().unique().to_list()
-    wanted = sorted({*written, *(n.upper() for n in written)})
-    sql = NAMES_BY[connection.vendor, without_email]
+
+    def spellings(column: str, rows: pl.DataFrame) -> list[str]:
+        written = rows[column].drop_nulls().unique().to_list()
+        return sorted({*written, *(n.upper() for n in written)})
+
+    wanted = spellings("last_name", names)
+    first_only = []
+    if "first_name" in names.columns:
+        first_only = spellings("first_name", names.filter(pl.col("last_name").is_null()))
     found: dict[int, tuple] = {}
     with connection.cursor() as cursor:
-        if without_email and len(wanted) > LOOKUP_AT_ONCE:
+        if without_email and len(wanted) + len(first_only) > LOOKUP_AT_ONCE:
             cursor.execute(EMAILLESS_COUNT)
             if cursor.fetchone()[0] <= EMAILLESS_AT_ONCE:
                 cursor.execute(EMAILLESS_NAMES)
                 found = {row[0]: row for row in cursor.fetchall()}
-                wanted = []  # the blocks below pick the ones in the file's blocks
-        for chunk in chunks(wanted, CHUNK):
-            cursor.execute(sql, [_bind(chunk), _bind(chunk)])
-            for row in cursor.fetchall():
-                found[row[0]] = row
+                wanted = first_only = []  # the blocks below pick the file's blocks
+        for sql, spelled in (
+            (NAMES_BY[connection.vendor, without_email], wanted),
+            (FIRST_NAMES_BY[connection.vendor, without_email], first_only),
+        ):
+            for chunk in chunks(spelled, CHUNK):
+                cursor.execute(sql, [_bind(chunk), _bind(chunk)])
+                for row in cursor.fetchall():
+                    found[row[0]] = row
     if not found:
         return pl.DataFrame(schema=CANDIDATE_SCHEMA)
     light = pl.DataFrame(
@@ -164,7 +186,7 @@ def by_names(
         clean_text(pl.col("last_name")).alias("_last"), first.str.head(1).alias("_initial")
     )
     blocks = names.select("_last", "_initial").unique()
-    inside = light.join(blocks, on=["_last", "_initial"], how="semi")
+    inside = light.join(blocks, on=["_last", "_initial"], how="semi", nulls_equal=True)
     # A block over the cap is not compared (match.NAME_TOO_COMMON): one row past the cap is
     # enough to tell, so a very common name does not load thousands of contacts.
     inside = inside.sort("id").filter(pl.int_range(pl.len()).over("_last", "_initial") <= cap)

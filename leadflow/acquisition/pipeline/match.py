@@ -121,8 +121,9 @@ class Lookup(Protocol):
     def by_phones(self, phones: list[str], *, without_email: bool = False) -> pl.DataFrame: ...
 
     def by_names(self, names: pl.DataFrame, *, without_email: bool = False) -> pl.DataFrame:
-        """`names` has last_name, _last and _initial: the contacts in those blocks (only
-        those without an email, if asked)."""
+        """`names` has last_name, _last and _initial (and may have first_name): the contacts
+        in those blocks (only those without an email, if asked). A block without a last name
+        is the contacts with that first name and none."""
         ...
 
 
@@ -490,8 +491,7 @@ def _bare_edges(frame: pl.DataFrame, label: np.ndarray) -> pl.DataFrame:
     rows = frame.join(alone, on=RID, how="semi").filter(
         pl.col("phone").is_null()
         & pl.col("external_id").is_null()
-        & pl.col("first_name").is_not_null()
-        & pl.col("last_name").is_not_null()
+        & (pl.col("first_name").is_not_null() | pl.col("last_name").is_not_null())
     )
     if rows.height < 2:
         return pl.DataFrame(schema={RID: pl.Int64, "_target": pl.Int64})
@@ -820,13 +820,10 @@ def match_fuzzy(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> Matc
 
 def _is_bare() -> pl.Expr:
     """Key columns of a name and nothing else to place it: no email, phone, company, postcode
-    or street address (a name-only or name-and-town list)."""
-    return (
-        pl.col("_first").is_not_null()
-        & pl.col("_last").is_not_null()
-        & pl.all_horizontal(
-            pl.col(c).is_null() for c in ("email", "phone", "_company", "_postcode", "_address")
-        )
+    or street address (a name-only or name-and-town list). The name may be one word ("Cher",
+    or "Smith" on a postal list)."""
+    return (pl.col("_first").is_not_null() | pl.col("_last").is_not_null()) & pl.all_horizontal(
+        pl.col(c).is_null() for c in ("email", "phone", "_company", "_postcode", "_address")
     )
 
 
@@ -838,8 +835,9 @@ def _disagree(left: str, right: str) -> pl.Expr:
 
 def match_bare_names(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> MatchStep:
     """Rows with a name and nothing else that places it, matched to the one contact just as
-    bare: the same first and last name (cleaned), no email, phone, company or address, and
-    no town or country that differs. So a name-only list imported twice does not double;
+    bare: the same first and last name (cleaned; a one-word name matches the same one word
+    in the same place, first or last), no email, phone, company or address, and no town or
+    country that differs. So a name-only list imported twice does not double;
     a bare name never matches a contact who has more to tell them apart (a "John Smith" of
     a list is not the "John Smith" with an email and a company). Several such contacts:
     no match (NAME_AMBIGUOUS).
@@ -850,17 +848,19 @@ def match_bare_names(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) ->
         & pl.col("email").is_null()
         & pl.col("external_id").is_null()
         & pl.col("phone").is_null()
-        & pl.col("first_name").is_not_null()
-        & pl.col("last_name").is_not_null()
+        & (pl.col("first_name").is_not_null() | pl.col("last_name").is_not_null())
     )
     if unmatched.is_empty():
         return MatchStep(frame, _empty_candidates())
     keys = row_keys(unmatched).filter(_is_bare())
-    keys = keys.join(unmatched.select(RID, pl.col("country").alias("_country")), on=RID)
+    keys = keys.join(
+        unmatched.select(RID, "first_name", pl.col("country").alias("_country")), on=RID
+    )
     if keys.is_empty():
         return MatchStep(frame, _empty_candidates())
     block = ["_last", "_initial"]
-    candidates = fetch(keys.select("last_name", *block).unique(block), without_email=True)
+    names = keys.select("first_name", "last_name", *block).unique()
+    candidates = fetch(names, without_email=True)
     if candidates.is_empty():
         return MatchStep(frame, _empty_candidates())
     contact_keys = candidate_keys(candidates).filter(_is_bare())
@@ -873,6 +873,7 @@ def match_bare_names(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) ->
             pl.col("_country").alias("_country_r"),
         ),
         on=["_first", "_last"],
+        nulls_equal=True,  # "Cher" and no last name is "Cher" and no last name
     )  # fmt: skip
     pairs = pairs.filter(~_disagree("_city", "_city_r") & ~_disagree("_country", "_country_r"))
     per_row = pairs.group_by(RID).agg(pl.col("id").unique().alias("_ids"))

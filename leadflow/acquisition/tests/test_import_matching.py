@@ -102,7 +102,9 @@ class FrameLookup:
         self.calls.append("names")
         table = self.table.filter(pl.col("email").is_null()) if without_email else self.table
         keys = candidate_keys(table).select("id", "_last", "_initial")
-        inside = keys.join(names.select("_last", "_initial"), on=["_last", "_initial"])
+        inside = keys.join(
+            names.select("_last", "_initial"), on=["_last", "_initial"], nulls_equal=True
+        )
         return self.table.join(inside.select("id"), on="id", how="semi")
 
 

@@ -55,3 +55,32 @@ def test_a_known_contact_without_email_in_the_file_merges_into_that_contact(writ
     assert (ann.first_name, ann.job_title, ann.email) == ("Ann", "CTO", "ann@y.com")
     annie = Contact.objects.get(email="annie@x.com")
     assert annie.first_name == "Annie"
+
+
+ONE_WORD_NAMES = (
+    "Name,Last Name,City,Zip,Street\n"
+    "Cher,,,,\n"
+    "Cher,,,,\n"  # repeated in the file
+    "Madonna,,Detroit,,\n"
+    ",Okafor,,,\n"  # a last name only
+)
+
+
+def test_one_word_names_imported_twice_are_not_doubled(write_list, run_import):
+    first = run_import(write_list(ONE_WORD_NAMES), "--allow-no-email")
+    assert (first["created"], first["skipped_in_file"]) == (3, 1)
+
+    again = run_import(write_list(ONE_WORD_NAMES), "--allow-no-email")
+
+    assert again["created"] == 0, again
+    assert again["skipped_in_database"] == 3
+    assert Contact.objects.count() == 3
+
+
+def test_a_one_word_name_is_not_a_contact_with_a_full_name_or_elsewhere(write_list, run_import):
+    ContactFactory(email=None, first_name="Cher", last_name="Bono")
+    ContactFactory(email=None, first_name="Madonna", last_name="", country="IT")
+    report = run_import(write_list("Name,Country\nCher,\nMadonna,US\n"), "--allow-no-email")
+    assert report["created"] == 2
+    assert Contact.objects.filter(first_name="Cher").count() == 2
+    assert Contact.objects.filter(first_name="Madonna").count() == 2
