@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from unicodedata import east_asian_width
 from xml.etree.ElementTree import iterparse
 
 import polars as pl
@@ -33,6 +34,7 @@ LINE = "_line"  # where the row starts in the file, counting every line (blank o
 FIELD_COUNT = "_fields"  # how many fields the row had, to catch ragged rows
 
 SAMPLE_BYTES = 64 * 1024
+WESTERN = "cp1252"  # what a list that is not UTF-8 is taken to be, unless clearly not
 CANDIDATE_DELIMITERS = ",;\t|"
 CHUNK_ROWS = 100_000  # rows per chunk: about 50 MB of a typical list in memory at once
 # A cell larger than this is almost always a quote that was never closed, which would
@@ -94,14 +96,78 @@ def detect_encoding(sample: bytes) -> str:
             return "utf-8"
         except UnicodeDecodeError:
             continue
-    # A short sample cannot tell the single-byte code pages apart (charset_normalizer reads
-    # "café" in cp1252 as cp1257 as readily). Lists from Excel on Windows in the West are
-    # cp1252 far more often than anything else, so it wins whenever it is a plausible
-    # reading; other code pages (cp1250, cp1251...) are taken as guessed or via --encoding.
-    candidates = [match.encoding for match in from_bytes(sample)]
-    if not candidates or "cp1252" in candidates or "latin_1" in candidates:
-        return "cp1252"
-    return candidates[0]
+    return guess_code_page(sample)
+
+
+def guess_code_page(sample: bytes) -> str:
+    """The code page of a sample that is not UTF-8: Windows-1252 unless another is clearly
+    better.
+
+    Bought lists are European or American, saved by Excel on Windows, so cp1252 is what a
+    non-UTF-8 list almost always is. charset-normalizer's first guess alone is not to be
+    trusted on a short sample: it tries the East Asian multi-byte code pages first and,
+    once one decodes, stops testing single-byte ones, so a list of three Nordic names can
+    come out as Shift-JIS or Big5 ("Åsa" -> "ﾅsa", "O’Brien" -> "O蔃rien"); and a short
+    sample does not tell the single-byte ones apart ("café" is the same in cp1250, and
+    "O’Brien" is "OÆBrien" in cp775 at no cost in its scores).
+
+    So cp1252 is taken when it decodes the sample (none of the five bytes it leaves
+    undefined) and either one of charset-normalizer's readings is cp1252's, character for
+    character (a reading lists every code page giving it), or no other reading is clearly
+    better by charset-normalizer's chaos measure (odd symbols, case changes and scripts
+    mixed inside words). Another reading wins only if cp1252's own is too messy for
+    charset-normalizer to keep, or
+    - it is in Chinese, Japanese or Korean characters, no messier, and those stand as
+      words of their own. Garbled Latin text puts them inside Latin words ("Gr現li",
+      "ﾅke"): one multi-byte character for each accented letter and its neighbour. A
+      real CJK list writes names and companies wholly in CJK ("山田", "株式会社サンプル").
+      The share of CJK characters cannot tell the two apart: a short list of either is
+      mostly its ASCII header and emails.
+    - it is another single-byte reading and less messy than cp1252's (Cyrillic or Greek
+      letters that cp1252 makes a run of accented symbols of). Any other list is named
+      with --encoding.
+    """
+    if len(sample) >= SAMPLE_BYTES:
+        # Cut from a longer file: whole lines only, as a multi-byte code page fails on a
+        # character cut in two at the end.
+        sample = sample[: sample.rfind(b"\n") + 1] or sample
+    matches = from_bytes(sample)
+    guess = matches.best()
+    try:
+        sample.decode(WESTERN)
+    except UnicodeDecodeError:
+        return guess.encoding if guess else WESTERN  # else the reader names the line
+    if guess is None or any(
+        {WESTERN, "latin_1"} & set(match.could_be_from_charset) for match in matches
+    ):
+        return WESTERN  # one of the readings is cp1252's, character for character
+    western = from_bytes(sample, cp_isolation=[WESTERN]).best()
+    if western is None:
+        return guess.encoding
+    cjk, inside_latin_words = _cjk_characters(str(guess))
+    if cjk:
+        clearly_cjk = inside_latin_words * 4 <= cjk and guess.chaos <= western.chaos
+        return guess.encoding if clearly_cjk else WESTERN
+    return guess.encoding if guess.chaos < western.chaos else WESTERN
+
+
+def _cjk_characters(text: str) -> tuple[int, int]:
+    """How many East Asian characters the text has, and how many of them touch a Latin
+    letter, as the bytes of accented letters read in a CJK code page do.
+
+    East Asian characters are the wide, full-width and half-width ones: ideographs, kana,
+    hangul, and the half-width katakana Shift-JIS makes of "Å", "Ø" or "Ö". A real CJK
+    list touches Latin letters only where a name mixes scripts ("NEC株式会社"), so
+    guess_code_page allows a quarter of them to.
+    """
+    cjk = touching = 0
+    for position, char in enumerate(text):
+        if east_asian_width(char) not in {"W", "F", "H"}:
+            continue
+        cjk += 1
+        neighbours = text[max(position - 1, 0) : position] + text[position + 1 : position + 2]
+        touching += any(n.isascii() and n.isalpha() for n in neighbours)
+    return cjk, touching
 
 
 def sniff_delimiter(text: str) -> str:
