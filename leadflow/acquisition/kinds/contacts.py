@@ -161,6 +161,7 @@ def run(job_run: ImportRun) -> None:
             path_written = state.rejects.close()
     report.rejects_path = str(path_written) if path_written else None
     report.rejected_by_reason = by_count(state.reasons)
+    report.warnings = {name: n for name, n in report.warnings.items() if n}  # none of 0
     if options.dry_run:
         report_cost(report, options)
         _report_planned(state)
@@ -304,8 +305,6 @@ def _prepare_targets(state: ContactsRun) -> None:
     if options.campaign:
         _add_campaigns(state, {(options.campaign, options.channel)})
         targets.default_campaign = targets.campaigns.get(options.campaign.casefold())
-    report.warnings.setdefault(PHONE_WARNING, 0)
-    report.warnings.setdefault(COUNTRY_WARNING, 0)
 
 
 def _add_channels(state: ContactsRun, names: set[str]) -> None:

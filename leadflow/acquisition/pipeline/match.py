@@ -103,6 +103,11 @@ MAX_SHARED_PHONE = 20  # contacts on one phone; above that, a switchboard that m
 PHONE_AMBIGUOUS = "phone shared by several contacts (not matched by phone)"
 NAME_AMBIGUOUS = "name matches several contacts (not matched by name)"
 NAME_TOO_COMMON = "name too common to match (not matched by name)"
+EXTERNAL_ID_AS_ENTERED = "external_id_as_entered"
+EXTERNAL_ID_CLASH = (
+    "external id of another contact (matched by email; the id kept as attribute "
+    f"{EXTERNAL_ID_AS_ENTERED})"
+)
 FILE_PHONE_AMBIGUOUS = "phone shared by rows with different emails (rows kept apart)"
 FILE_NAME_AMBIGUOUS = "name matches rows with different emails (rows kept apart)"
 
@@ -138,7 +143,13 @@ def mark_in_file_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def match_existing(frame: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
-    """Adds MATCH_ID and MATCHED_BY. An external id that belongs to another contact is dropped."""
+    """Adds MATCH_ID and MATCHED_BY, by email first, then external id.
+
+    A row whose email is one contact's and whose external id another's matches by email
+    (the address reaches the person); the external id, which the other contact keeps, is
+    not written but kept as the attribute EXTERNAL_ID_AS_ENTERED, and `clashes` counts
+    such rows for the report (EXTERNAL_ID_CLASH).
+    """
     by_email = existing.select(pl.col("email"), pl.col("id").alias("_by_email")).drop_nulls()
     by_id = existing.select(pl.col("external_id"), pl.col("id").alias("_by_external_id"))
     frame = frame.join(by_email, on="email", how="left", nulls_equal=False).join(
@@ -154,11 +165,21 @@ def match_existing(frame: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("external_id"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
+    kept = pl.when(clash).then(pl.col("external_id"))
+    as_entered = ATTR_PREFIX + EXTERNAL_ID_AS_ENTERED
+    if as_entered in frame.columns:
+        kept = pl.coalesce(kept, pl.col(as_entered))
     return frame.with_columns(
         pl.coalesce("_by_email", "_by_external_id").alias(MATCH_ID),
         how.alias(MATCHED_BY),
         pl.when(clash).then(None).otherwise(pl.col("external_id")).alias("external_id"),
+        kept.alias(as_entered),
     ).drop("_by_email", "_by_external_id")
+
+
+def clashes(frame: pl.DataFrame) -> int:
+    """Rows of a `match_existing` frame whose external id was another contact's."""
+    return int(frame[ATTR_PREFIX + EXTERNAL_ID_AS_ENTERED].is_not_null().sum())
 
 
 # --- keys and scores shared by in-file and database matching --------------------------------
@@ -954,6 +975,8 @@ def match_contacts(
         pl.coalesce(MATCH_ID, PRE_MATCH_ID).alias(MATCH_ID),
         pl.coalesce(MATCHED_BY, PRE_MATCHED_BY).alias(MATCHED_BY),
     )
+    if clashing := clashes(rows):
+        warnings[EXTERNAL_ID_CLASH] = clashing
     # Rows folded from loose rows only were looked up already; the rest now are.
     tried = rows.filter(pl.col(TRIED))
     by_phone = match_by_phone(rows.filter(~pl.col(TRIED)), lookup.by_phones)

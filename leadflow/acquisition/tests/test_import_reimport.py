@@ -84,3 +84,18 @@ def test_a_one_word_name_is_not_a_contact_with_a_full_name_or_elsewhere(write_li
     assert report["created"] == 2
     assert Contact.objects.filter(first_name="Cher").count() == 2
     assert Contact.objects.filter(first_name="Madonna").count() == 2
+
+
+def test_a_row_whose_email_and_external_id_are_two_contacts_says_so(write_list, run_import):
+    ann = ContactFactory(email="ann@x.com", first_name="Ann", external_id="CRM-1")
+    bob = ContactFactory(email="bob@x.com", first_name="Bob", external_id="CRM-2")
+    text = "Email,External ID,Job Title\nann@x.com,CRM-2,CTO\n"
+    report = run_import(write_list(text), "--on-duplicate", "update")
+    assert report["updated"] == 1
+    label = next(w for w in report["warnings"] if w.startswith("external id of another"))
+    assert report["warnings"][label] == 1
+    ann.refresh_from_db()
+    bob.refresh_from_db()
+    assert (ann.job_title, ann.external_id) == ("CTO", "CRM-1")  # matched by email
+    assert ann.attributes["external_id_as_entered"] == "CRM-2"  # what the row said, kept
+    assert (bob.job_title, bob.external_id) == ("", "CRM-2")  # untouched
