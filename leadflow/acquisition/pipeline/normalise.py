@@ -13,6 +13,7 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 
+import idna
 import phonenumbers
 import polars as pl
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
@@ -27,6 +28,7 @@ COUNTRY_UNKNOWN = "_country_unknown"
 # Custom attributes (ATTR_PREFIX) that keep a phone or country as typed when not understood.
 PHONE_AS_ENTERED = "phone_as_entered"
 COUNTRY_AS_ENTERED = "country_as_entered"
+EMAIL_ASCII = "_email_ascii"  # the email with its domain in ASCII (IDNA), for validation
 CREATED_AT_RAW = "_created_at_raw"
 UPDATED_AT_RAW = "_updated_at_raw"
 
@@ -348,6 +350,42 @@ def normalise_phones(
     return rows.join(found, on=["raw", "region"], how="left", maintain_order="left")["phone"]
 
 
+def _domain_forms(address: str) -> tuple[str, str]:
+    """An address at an internationalised domain as stored, in Unicode as web forms store
+    it (email_validator's normalised form), and in the ASCII form DNS and SMTP use, which
+    validation checks: "ann@Bücher.de" is ("ann@bücher.de", "ann@xn--bcher-kva.de"). A
+    domain that is not a valid one stays as it was in both (and fails validation)."""
+    local, _, domain = address.rpartition("@")
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+        return f"{local}@{idna.decode(ascii_domain)}", f"{local}@{ascii_domain}"
+    except idna.IDNAError:
+        return address, address
+
+
+def normalise_emails(raw: pl.Expr) -> pl.Expr:
+    """Addresses as lists and mail programs write them, trimmed and lower-cased: the address
+    of "Ann Lee <ann@x.com>" and of "mailto:ann@x.com". Validation judges the result."""
+    value = blank_to_null(raw)
+    inside = value.str.extract(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>\s*$", 1)
+    value = pl.coalesce(inside, value).str.replace(r"(?i)^mailto:\s*", "").str.strip_chars()
+    return value.str.to_lowercase()
+
+
+def _internationalised_domains(emails: pl.Series) -> list[pl.Series]:
+    """The email column, and EMAIL_ASCII, as `_domain_forms` gives them: each distinct
+    address at a non-ASCII domain once, the rest as they are (a Python call only for the
+    few that need it)."""
+    foreign = emails.filter(emails.str.contains(r"@.*[^\x00-\x7f]")).unique()
+    if foreign.is_empty():
+        return [emails, emails.alias(EMAIL_ASCII)]
+    stored, in_ascii = zip(*(_domain_forms(e) for e in foreign), strict=True)
+    return [
+        emails.replace(foreign, pl.Series(stored, dtype=pl.String)),
+        emails.replace(foreign, pl.Series(in_ascii, dtype=pl.String)).alias(EMAIL_ASCII),
+    ]
+
+
 def _kept_as_entered(frame: pl.DataFrame, attribute: str, raw: pl.Expr, lost: str) -> pl.Expr:
     """The text typed where `lost` flags a value not understood, as `attr.<attribute>`;
     elsewhere the file's own column of that name, if it has one."""
@@ -380,7 +418,7 @@ def normalise_contacts(
     country = normalise_countries(raw["country"])
     phones = normalise_phones(raw["phone"], region=region, countries=country)
     frame = frame.with_columns(
-        blank_to_null(pl.col("email")).str.to_lowercase().alias("email"),
+        normalise_emails(pl.col("email")).alias("email"),
         *[_cased(c) for c in NAME_FIELDS],
         *[blank_to_null(pl.col(c)).alias(c) for c in TEXT_FIELDS],
         phones.alias("phone"),
@@ -393,6 +431,7 @@ def normalise_contacts(
         _naive_date(frame, "updated_at", dates),
     )
     return frame.with_columns(
+        *_internationalised_domains(frame["email"]),
         _kept_as_entered(frame, PHONE_AS_ENTERED, pl.lit(raw["phone"]), PHONE_INVALID),
         _kept_as_entered(frame, COUNTRY_AS_ENTERED, pl.lit(raw["country"]), COUNTRY_UNKNOWN),
     )

@@ -1,13 +1,15 @@
 """Stage 4, validate: the reason a row cannot be used, or null when it can.
 
 The email check is a vectorised syntax and domain-form test (RFC 5322 dot-atom local part,
-a dotted domain of LDH labels, a letter TLD that is not reserved, RESERVED_TLDS), close to
-what `email_validator` accepts with deliverability off but without a Python call per row.
+a dotted domain of LDH labels, a letter TLD that is not reserved, RESERVED_TLDS) of the
+address with its domain in ASCII (normalise.EMAIL_ASCII: "ann@bücher.de" is checked as
+"ann@xn--bcher-kva.de"), close to what `email_validator` accepts with deliverability off
+but without a Python call per row.
 """
 
 import polars as pl
 
-from leadflow.acquisition.pipeline.normalise import CREATED_AT_RAW, UPDATED_AT_RAW
+from leadflow.acquisition.pipeline.normalise import CREATED_AT_RAW, EMAIL_ASCII, UPDATED_AT_RAW
 from leadflow.acquisition.pipeline.read import FIELD_COUNT
 
 REASON = "_reason"
@@ -43,6 +45,7 @@ def validate_contacts(
 ) -> pl.DataFrame:
     """Adds REASON: null for a usable row, else the first thing wrong with it."""
     email = pl.col("email")
+    checked = pl.col(EMAIL_ASCII) if EMAIL_ASCII in frame.columns else email
     has_name = pl.col("first_name").is_not_null() | pl.col("last_name").is_not_null()
     has_identity = has_name | pl.col("external_id").is_not_null()
     too_long = pl.any_horizontal(
@@ -58,9 +61,9 @@ def validate_contacts(
         .when(
             email.is_not_null()
             & (
-                ~email.str.contains(EMAIL_PATTERN)
-                | (email.str.len_bytes() > MAX_EMAIL_LENGTH)
-                | email.str.contains(RESERVED_DOMAIN)
+                ~checked.str.contains(EMAIL_PATTERN)
+                | (checked.str.len_bytes() > MAX_EMAIL_LENGTH)
+                | checked.str.contains(RESERVED_DOMAIN)
             )
         )
         .then(pl.lit(INVALID_EMAIL))
