@@ -115,7 +115,7 @@ class ContactsRun:
     reasons: Counter = field(default_factory=Counter)
     seconds: Counter = field(default_factory=Counter)  # per stage, for the report
     tick: Progress | None = None
-    owners: dict[str, int] = field(default_factory=dict)  # funnel.owner_directory()
+    owners: dict[str, int | None] = field(default_factory=dict)  # funnel.owner_directory()
     dates: DateOrders = field(default_factory=DateOrders)  # one order of day and month per file
     # A dry run's names of channels, (campaign, channel) pairs and companies, to list what a
     # real run would create.

@@ -39,7 +39,9 @@ from rapidfuzz.distance import JaroWinkler
 from leadflow.acquisition.dedupe.compare import similarity
 from leadflow.acquisition.dedupe.normalise import clean_text
 from leadflow.acquisition.models import DuplicatePolicy, ImportChangeAction
+from leadflow.acquisition.pipeline.funnel import OWNER_ATTRIBUTE, STAGE_ATTRIBUTE
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX, row_attributes
+from leadflow.acquisition.pipeline.normalise import COUNTRY_AS_ENTERED, PHONE_AS_ENTERED
 from leadflow.acquisition.pipeline.read import LINE
 from leadflow.contacts.normalise import email_flags
 
@@ -1058,6 +1060,14 @@ FLAG_FIELDS = ("email_is_role", "email_is_disposable")
 # contact's under update, or under merge when the row is newer; an owner fills an empty one
 # (merge) or replaces it (update).
 FUNNEL_FIELDS = ("lifecycle_stage", "owner_id")
+# The attribute that keeps a field's value as typed when it was not understood: stale once
+# the field itself is written (a later list gives a phone that can exist).
+AS_ENTERED = {
+    "phone": PHONE_AS_ENTERED,
+    "country": COUNTRY_AS_ENTERED,
+    "lifecycle_stage": STAGE_ATTRIBUTE,
+    "owner_id": OWNER_ATTRIBUTE,
+}
 
 
 def _current_values(contact: dict) -> dict[str, Any]:
@@ -1114,9 +1124,13 @@ def _plan_one(row: dict, contact: dict, policy: str) -> Change | None:
     values["_old_email"] = before["email"]
     _plan_emails(values, row, update=update)
     del values["_old_email"]
-    for key, value in row_attributes(row).items():
+    given = row_attributes(row)
+    for key, value in given.items():
         if wins(values["attributes"].get(key), value):
             values["attributes"][key] = value
+    for f, attribute in AS_ENTERED.items():
+        if values[f] != before[f] and not _empty(values[f]) and attribute not in given:
+            values["attributes"].pop(attribute, None)
 
     company = row.get("company")
     current_company = contact.get("company_name") if before["company_id"] else None

@@ -27,6 +27,7 @@ PHONE_INVALID = "_phone_invalid"
 COUNTRY_UNKNOWN = "_country_unknown"
 # Custom attributes (ATTR_PREFIX) that keep a phone or country as typed when not understood.
 PHONE_AS_ENTERED = "phone_as_entered"
+PHONE_EXTENSION = "phone_extension"  # "ext. 23" of a phone kept: E.164 has no extension
 COUNTRY_AS_ENTERED = "country_as_entered"
 EMAIL_ASCII = "_email_ascii"  # the email with its domain in ASCII (IDNA), for validation
 CREATED_AT_RAW = "_created_at_raw"
@@ -386,6 +387,20 @@ def _internationalised_domains(emails: pl.Series) -> list[pl.Series]:
     ]
 
 
+# "ext. 23", "extension 23", "x23", "#23", ";ext=23" (RFC 3966) at the end of a phone.
+_EXTENSION = r"(?i)(?:\bext(?:ension)?\.?|\bx|#|;ext=)\s*(\d{1,7})\s*$"
+
+
+def _extension(frame: pl.DataFrame, raw: pl.Expr) -> pl.Expr:
+    """The extension of a stored phone, as the attribute PHONE_EXTENSION (E.164 has none,
+    and dropping it would lose what the user typed); else the file's own such column."""
+    column = ATTR_PREFIX + PHONE_EXTENSION
+    found = pl.when(pl.col("phone").is_not_null()).then(raw.str.extract(_EXTENSION, 1))
+    if column in frame.columns:
+        found = pl.coalesce(pl.col(column).cast(pl.String), found)
+    return found.alias(column)
+
+
 def _kept_as_entered(frame: pl.DataFrame, attribute: str, raw: pl.Expr, lost: str) -> pl.Expr:
     """The text typed where `lost` flags a value not understood, as `attr.<attribute>`;
     elsewhere the file's own column of that name, if it has one."""
@@ -433,5 +448,6 @@ def normalise_contacts(
     return frame.with_columns(
         *_internationalised_domains(frame["email"]),
         _kept_as_entered(frame, PHONE_AS_ENTERED, pl.lit(raw["phone"]), PHONE_INVALID),
+        _extension(frame, pl.lit(raw["phone"])),
         _kept_as_entered(frame, COUNTRY_AS_ENTERED, pl.lit(raw["country"]), COUNTRY_UNKNOWN),
     )

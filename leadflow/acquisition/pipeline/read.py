@@ -225,6 +225,13 @@ def _frame(
     return frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64), counts)
 
 
+def _is_empty_row(record: list[str]) -> bool:
+    """A blank line, or one of only delimiters and spaces (",,,," or " ; ;"): how a
+    spreadsheet saves an empty row. A person sees no row there, so none is read, before
+    the header or after it; otherwise each would be rejected as missing its email."""
+    return not "".join(record).strip()
+
+
 def _csv_chunks(
     reader: Iterator[list[str]],
     headers: list[str],
@@ -243,9 +250,9 @@ def _csv_chunks(
         for record in reader:
             start = previous_end + 1
             previous_end = reader.line_num
+            if _is_empty_row(record):
+                continue  # a person sees no row there; the next row keeps its line
             if len(record) != width:
-                if not record:
-                    continue  # a blank line: a person sees no row there
                 ragged[len(rows)] = len(record)
                 record = (record + pad)[:width]
             rows.append(record)
@@ -357,7 +364,7 @@ def open_table(
             # Blank lines before the header (or lines of only delimiters and spaces, as a
             # spreadsheet saves its empty top rows) are skipped. The reader still counts
             # them, so the rows keep the line numbers a person sees in the file.
-            while header is not None and not any(cell.strip() for cell in header):
+            while header is not None and _is_empty_row(header):
                 header = next(reader, None)
         except UnicodeDecodeError as exc:
             raise _not_encoded(path, text_encoding, encoding) from exc
@@ -471,8 +478,8 @@ def _open_xlsx(path: Path, *, sheet: str | None, chunk_rows: int) -> TableStream
     body.columns = headers
     values = pl.col(headers)
     body = body.with_columns(pl.int_range(first_row + 1, first_row + 1 + body.height).alias(LINE))
-    # A row without any value is a blank line to a person: no row at all.
-    body = body.filter(pl.any_horizontal(values.is_not_null()))
+    # A row without any value, or with only spaces, is a blank line to a person: no row.
+    body = body.filter(pl.any_horizontal(values.fill_null("").str.strip_chars() != ""))
     body = body.with_columns(
         # Excel keeps dates as numbers with a format; calamine gives "2024-03-01 00:00:00".
         values.fill_null("")

@@ -285,7 +285,7 @@ def test_a_dry_run_writes_nothing(write_list, run_import):
 
 
 def test_rows_without_email_can_come_in_by_name_or_external_id(write_list, run_import):
-    text = "Prospect ID,First Name,Last Name\nP1,Ann,Smith\nP2,,\n,Bob,\n,,\n"
+    text = "Prospect ID,First Name,Last Name,City\nP1,Ann,Smith,\nP2,,,\n,Bob,,\n,,,Berlin\n"
     report = run_import(write_list(text), "--allow-no-email")
     assert report["created"] == 3
     assert report["rejected_by_reason"] == {"no email, name or external id": 1}

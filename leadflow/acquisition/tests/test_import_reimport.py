@@ -99,3 +99,17 @@ def test_a_row_whose_email_and_external_id_are_two_contacts_says_so(write_list, 
     assert (ann.job_title, ann.external_id) == ("CTO", "CRM-1")  # matched by email
     assert ann.attributes["external_id_as_entered"] == "CRM-2"  # what the row said, kept
     assert (bob.job_title, bob.external_id) == ("", "CRM-2")  # untouched
+
+
+def test_a_value_kept_as_typed_goes_once_a_later_list_gives_one_that_is_understood(
+    write_list, run_import
+):
+    run_import(write_list("Email,Phone,Country\nann@x.com,12,Narnia\n"))
+    ann = Contact.objects.get(email="ann@x.com")
+    assert ann.attributes == {"phone_as_entered": "12", "country_as_entered": "Narnia"}
+
+    run_import(write_list("Email,Phone\nann@x.com,202-555-0101\n"), "--on-duplicate", "merge")
+
+    ann.refresh_from_db()
+    assert ann.phone == "+12025550101"
+    assert ann.attributes == {"country_as_entered": "Narnia"}  # the country is still unknown

@@ -132,3 +132,25 @@ def test_a_known_contact_keeps_its_phone_and_gains_the_one_typed(write_list, run
     bob = Contact.objects.get(email="bob@acme.com")
     assert bob.phone == "+14155550100"
     assert bob.attributes == {"phone_as_entered": "555-0199"}
+
+
+def test_a_phone_extension_is_kept_as_an_attribute():
+    frame = _frame(
+        email=["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"],
+        phone=[
+            "(202) 555-0101 ext. 23",
+            "202-555-0101 x7",
+            "+44 20 7946 0958 #5",
+            "202-555-0101",
+            "12 x3",
+        ],
+    )
+    out = normalise_contacts(frame, region="US")
+    assert out["phone"].to_list()[:4] == [
+        "+12025550101",
+        "+12025550101",
+        "+442079460958",
+        "+12025550101",
+    ]
+    assert out["attr.phone_extension"].to_list() == ["23", "7", "5", None, None]
+    assert out["attr.phone_as_entered"].to_list()[4] == "12 x3"  # not a phone: kept whole
