@@ -289,11 +289,12 @@ def candidate_keys(candidates: pl.DataFrame) -> pl.DataFrame:
 
 
 def _can_fuzzy_match() -> pl.Expr:
-    """A name (first and last) plus something that places it (company or an address)."""
+    """A last name (with a first name or without: "Smith" of a postal list) plus something
+    that places it (company or an address)."""
     placed = pl.any_horizontal(
         pl.col(c).is_not_null() for c in ("_company", "_postcode", "_address")
     )
-    return pl.col("_first").is_not_null() & pl.col("_last").is_not_null() & placed
+    return pl.col("_last").is_not_null() & placed
 
 
 def _equal(pairs: pl.DataFrame, column: str) -> np.ndarray:
@@ -313,7 +314,10 @@ def accept_pairs(pairs: pl.DataFrame) -> np.ndarray:
     keep = np.ones(pairs.height, dtype=bool)
     for column in ("email", "_postcode", "_city"):
         keep &= ~_known(pairs, column) | _equal(pairs, column)
-    keep &= _known(pairs, "_first") & _known(pairs, "_last")
+    # A first name on one side only is two people ("Smith" is not "John Smith"); on
+    # neither, the last name and the place decide.
+    first_l, first_r = pairs["_first_l"].is_not_null(), pairs["_first_r"].is_not_null()
+    keep &= _known(pairs, "_last") & (first_l == first_r).to_numpy()
     agree = _known(pairs, "_postcode") & _equal(pairs, "_postcode")
     checks = (
         ("_company", fuzz.token_sort_ratio, COMPANY_MIN, True),
@@ -324,7 +328,11 @@ def accept_pairs(pairs: pl.DataFrame) -> np.ndarray:
     for column, scorer, minimum, places in checks:
         standing = np.flatnonzero(keep)
         subset = pairs[standing]
-        known = _known(subset, column) if places else np.ones(len(standing), dtype=bool)
+        known = (
+            _known(subset, column)
+            if places or column == "_first"
+            else np.ones(len(standing), dtype=bool)
+        )
         close = similarity(subset[f"{column}_l"], subset[f"{column}_r"], scorer) >= minimum
         keep[standing] = ~known | close  # a place both sides have must agree
         if places:
@@ -468,8 +476,8 @@ def _name_edges(frame: pl.DataFrame, label: np.ndarray) -> tuple[pl.DataFrame, i
         return empty, 0
     blocked = block_keys(frame.select(RID, "first_name", "last_name"))
     block = ["_last", "_initial"]
-    wanted = blocked.join(emailless, on=RID, how="semi").drop_nulls(block).select(block)
-    inside = blocked.join(wanted.unique(), on=block, how="semi")
+    wanted = blocked.join(emailless, on=RID, how="semi").drop_nulls("_last").select(block)
+    inside = blocked.join(wanted.unique(), on=block, how="semi", nulls_equal=True)
     subset = frame.join(inside.select(RID), on=RID, how="semi")
     if subset.is_empty():
         return empty, 0
@@ -482,10 +490,10 @@ def _name_edges(frame: pl.DataFrame, label: np.ndarray) -> tuple[pl.DataFrame, i
         return empty, 0
     sizes = placed.group_by(block).len()
     usable = sizes.filter(pl.col("len").is_between(2, MAX_NAME_BLOCK)).select(block)
-    left = loose.join(usable, on=block, how="semi")
+    left = loose.join(usable, on=block, how="semi", nulls_equal=True)
     if left.is_empty():
         return empty, 0
-    right = placed.join(usable, on=block, how="semi")
+    right = placed.join(usable, on=block, how="semi", nulls_equal=True)
     compared = ["email", *[c for c in _KEY_COLUMNS if c not in block]]
     pairs = (
         left.select(RID, "_group", *block, *[pl.col(c).alias(f"{c}_l") for c in compared])
@@ -497,6 +505,7 @@ def _name_edges(frame: pl.DataFrame, label: np.ndarray) -> tuple[pl.DataFrame, i
                 *[pl.col(c).alias(f"{c}_r") for c in compared],
             ),
             on=block,
+            nulls_equal=True,
         )
         .filter(pl.col("_partner_group") != pl.col("_group"))
         .with_columns(pl.col("_last").alias("_last_l"), pl.col("_last").alias("_last_r"))
@@ -772,17 +781,16 @@ def match_by_phone(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> M
 
 
 def _could_be_placed(frame: pl.DataFrame) -> pl.Expr:
-    """Raw-column test for a first and last name plus a company or an address attribute."""
+    """Raw-column test for a last name (a first name too, or not) plus a company or an
+    address attribute."""
     places = ["company"] + [
         ATTR_PREFIX + name
         for key in ("postcode", "address")
         for name in ADDRESS_ATTRIBUTES[key]
         if ATTR_PREFIX + name in frame.columns
     ]
-    return (
-        pl.col("first_name").is_not_null()
-        & pl.col("last_name").is_not_null()
-        & pl.any_horizontal(pl.col(c).is_not_null() & (pl.col(c) != "") for c in places)
+    return pl.col("last_name").is_not_null() & pl.any_horizontal(
+        pl.col(c).is_not_null() & (pl.col(c) != "") for c in places
     )
 
 
@@ -801,7 +809,7 @@ def match_fuzzy(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> Matc
     if todo.is_empty():
         return MatchStep(frame, _empty_candidates())
     block = ["_last", "_initial"]
-    blocked = block_keys(todo.select(RID, "email", "first_name", "last_name")).drop_nulls(block)
+    blocked = block_keys(todo.select(RID, "email", "first_name", "last_name")).drop_nulls("_last")
     found_frames = []
     for without_email in (False, True):
         names = blocked.filter(pl.col("email").is_not_null() == without_email)
@@ -811,21 +819,25 @@ def match_fuzzy(frame: pl.DataFrame, fetch: Callable[..., pl.DataFrame]) -> Matc
     candidates = pl.concat(found_frames).unique("id") if found_frames else _empty_candidates()
     if candidates.is_empty():
         return MatchStep(frame, _empty_candidates())
-    contact_keys = candidate_keys(candidates).drop_nulls(block)
-    # Only the rows in blocks that hold a contact get their full keys.
-    inside = blocked.join(contact_keys.select(block).unique(), on=block, how="semi")
+    contact_keys = candidate_keys(candidates).drop_nulls("_last")
+    # Only the rows in blocks that hold a contact get their full keys. A block without an
+    # initial is the last name of the rows and contacts without a first name.
+    inside = blocked.join(
+        contact_keys.select(block).unique(), on=block, how="semi", nulls_equal=True
+    )
     subset = todo.join(inside.select(RID, "_first", "_last", "_initial"), on=RID)
     keys = row_keys(subset).filter(_can_fuzzy_match())
     sizes = contact_keys.group_by(block).len()
     crowded = sizes.filter(pl.col("len") > MAX_NAME_BLOCK).select(block)
-    too_common = keys.join(crowded, on=block, how="semi").height
-    contact_keys = contact_keys.join(crowded, on=block, how="anti")
+    too_common = keys.join(crowded, on=block, how="semi", nulls_equal=True).height
+    contact_keys = contact_keys.join(crowded, on=block, how="anti", nulls_equal=True)
     compared = ["email", *[c for c in _KEY_COLUMNS if c not in block]]
     pairs = (
         keys.select(RID, *block, *[pl.col(c).alias(f"{c}_l") for c in compared])
         .join(
             contact_keys.select("id", *block, *[pl.col(c).alias(f"{c}_r") for c in compared]),
             on=block,
+            nulls_equal=True,
         )
         .with_columns(pl.col("_last").alias("_last_l"), pl.col("_last").alias("_last_r"))
     )

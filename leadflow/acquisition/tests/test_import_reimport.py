@@ -63,18 +63,19 @@ ONE_WORD_NAMES = (
     "Cher,,,,\n"  # repeated in the file
     "Madonna,,Detroit,,\n"
     ",Okafor,,,\n"  # a last name only
+    ",Smith,,LS1 4AP,1 Park Row\n"  # a postal list's last name with its address
 )
 
 
 def test_one_word_names_imported_twice_are_not_doubled(write_list, run_import):
     first = run_import(write_list(ONE_WORD_NAMES), "--allow-no-email")
-    assert (first["created"], first["skipped_in_file"]) == (3, 1)
+    assert (first["created"], first["skipped_in_file"]) == (4, 1)
 
     again = run_import(write_list(ONE_WORD_NAMES), "--allow-no-email")
 
     assert again["created"] == 0, again
-    assert again["skipped_in_database"] == 3
-    assert Contact.objects.count() == 3
+    assert again["skipped_in_database"] == 4
+    assert Contact.objects.count() == 4
 
 
 def test_a_one_word_name_is_not_a_contact_with_a_full_name_or_elsewhere(write_list, run_import):
@@ -113,3 +114,13 @@ def test_a_value_kept_as_typed_goes_once_a_later_list_gives_one_that_is_understo
     ann.refresh_from_db()
     assert ann.phone == "+12025550101"
     assert ann.attributes == {"country_as_entered": "Narnia"}  # the country is still unknown
+
+
+def test_a_last_name_at_an_address_is_not_the_person_with_a_first_name_there(
+    write_list, run_import
+):
+    ContactFactory(email=None, first_name="John", last_name="Smith", attributes={"zip": "LS1 4AP"})
+    text = "Last Name,Zip,Street\nSmith,LS1 4AP,1 Park Row\nSmith,LS1 4AP,1 Park Row\n"
+    report = run_import(write_list(text), "--allow-no-email")
+    assert (report["created"], report["skipped_in_file"]) == (1, 1)  # folded, not into John
+    assert Contact.objects.filter(last_name="Smith", first_name="").count() == 1
