@@ -79,7 +79,8 @@ def first_reading(
     Each format tries only the values the ones before it left, so a column of ISO dates
     costs one parse, not one per format. Where `found` already has a value, it is kept.
     """
-    found = pl.Series(text.name, [None] * len(text), dtype=_UTC) if found is None else found
+    if found is None:
+        found = pl.repeat(None, len(text), dtype=_UTC, eager=True)
     left = pl.DataFrame({"at": pl.arange(0, len(text), eager=True), "text": text}).filter(
         pl.col("text").is_not_null() & found.is_null()
     )
