@@ -68,6 +68,9 @@ _SLASHED = {
 }
 _UNAMBIGUOUS = tuple(f for f in DATE_FORMATS if not f.startswith(("%d/", "%m/")))
 _UTC = pl.Datetime("us", "UTC")
+# A slash date with a 12-hour clock ("3/1/2024 10:30 PM"): how US software writes dates
+# (Salesforce, HubSpot and Excel in the US locale), and no day-first country's habit.
+_US_CLOCK = r"(?i)^\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*[ap]\.?m\.?$"
 
 
 def first_reading(
@@ -104,8 +107,9 @@ class DateOrders:
     """The order of day and month of each date column, kept for a whole import.
 
     Day-first, unless month-first reads more of a chunk's values (a US export has a
-    "12/25/2024" or a "03/01/2024 10:30 AM" somewhere). The first chunk that tells the two
-    apart decides for the rest of the file; until one does, a chunk reads day-first, which
+    "12/25/2024" somewhere), or both read as many and a slash date has a 12-hour clock
+    ("3/1/2024 10:30 PM", _US_CLOCK), which only US software writes. The first chunk that
+    tells decides for the rest of the file; until one does, a chunk reads day-first, which
     for its values (none past the 12th, or both orders equally) is the same. A value only
     the other order reads is then not a date, and the caller says so.
     """
@@ -122,6 +126,8 @@ class DateOrders:
         month = first_reading(text, _SLASHED[True], found)
         if day.null_count() != month.null_count():
             self.month_first[column] = month.null_count() < day.null_count()
+        elif text.str.contains(_US_CLOCK).any():
+            self.month_first[column] = True
         return month if self.month_first.get(column) else day
 
 

@@ -73,3 +73,17 @@ def test_an_import_reads_a_salesforce_export_in_chunks_without_a_reject(
     assert created["b@x.com"] == datetime(2024, 3, 1, 10, 30, tzinfo=UTC)
     assert created["c@x.com"] == datetime(2024, 3, 4, 10, 30, tzinfo=UTC)
     assert created["d@x.com"] == datetime(2024, 4, 5, tzinfo=UTC)
+
+
+def test_a_12_hour_clock_tells_a_us_column_even_when_every_day_is_ambiguous():
+    frame = pl.DataFrame({"d": ["3/1/2024 10:30 PM", "03/04/2024 9:15 AM", "04/05/2024"]})
+    orders = DateOrders()
+    assert parse_dates(frame, ["d"], orders)["d"].to_list() == [
+        datetime(2024, 3, 1, 22, 30, tzinfo=UTC),
+        datetime(2024, 3, 4, 9, 15, tzinfo=UTC),
+        datetime(2024, 4, 5, tzinfo=UTC),
+    ]
+    assert orders.month_first == {"d": True}
+    # A 24-hour clock tells nothing: day-first, as most of the world writes.
+    plain = pl.DataFrame({"d": ["03/04/2024 21:15"]})
+    assert parse_dates(plain, ["d"])["d"][0] == datetime(2024, 4, 3, 21, 15, tzinfo=UTC)
