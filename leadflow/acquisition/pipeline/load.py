@@ -155,6 +155,46 @@ def _by_upper_name(uppers: list[str]) -> dict[str, int]:
     return ids
 
 
+# Stored companies read whole to find a name by its key; above this many, only the exact
+# and the without-the-form look-ups run (a key column would be needed).
+STORED_COMPANIES_AT_ONCE = 200_000
+
+
+def _stored_by_key(keys: set[str]) -> dict[str, list[tuple[int, str]]] | None:
+    """(id, legal form) of the stored companies with one of these keys, oldest first; None
+    when there are too many companies to read."""
+    if not keys:
+        return {}
+    if Company.objects.count() > STORED_COMPANIES_AT_ONCE:
+        return None
+    stored = pl.DataFrame(
+        list(Company.objects.order_by("pk").values_list("pk", "name")),
+        schema={"pk": pl.Int64, "name": pl.String},
+        orient="row",
+    )
+    stored = stored.with_columns(
+        pl.coalesce(company_key(pl.col("name")), pl.col("name")).alias("key")
+    ).filter(pl.col("key").is_in(sorted(keys)))
+    found: dict[str, list[tuple[int, str]]] = {}
+    for pk, name, key in stored.iter_rows():
+        found.setdefault(key, []).append((pk, legal_form(name)))
+    return found
+
+
+def _stored_company(form: str, stored: list[tuple[int, str]]) -> int | None:
+    """The stored company a name of that legal form is, among those of its key: the one of
+    the same form; else, for a name without a form, the one company form there is; else,
+    for a name with a form, the stored one without. Two forms and none the same: none."""
+    same = [pk for pk, f in stored if f == form]
+    if same:
+        return same[0]
+    forms = {f for _, f in stored}
+    if not form and len(forms) == 1:
+        return stored[0][0]
+    plain = [pk for pk, f in stored if not f]
+    return plain[0] if form and plain else None
+
+
 def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
     """Company ids by upper-cased name, the missing companies created; and how many were.
 
@@ -162,22 +202,28 @@ def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
     its legal form ("Acme Inc." is the "Acme" we have); failing that, the names of the list
     that differ only by legal form become one new company ("Acme" and "ACME Inc" are
     "Acme"; "Société Acme" and "Societe Acme" too, by `match.company_key`), one company per
-    legal form ("Acme Inc" and "ACME Inc." are one, "Acme Ltd" another). Not found: a plain
-    "Acme" when we only have "Acme Inc." (that would take a prefix search of every company
-    name).
+    legal form ("Acme Inc" and "ACME Inc." are one, "Acme Ltd" another). The stored
+    companies are compared by that key too (`_stored_company`), so "Acme Inc" finds "Acme
+    Inc.", "Acme" finds the one "Acme Inc." we have, "Societe Acme" finds "Société Acme";
+    up to STORED_COMPANIES_AT_ONCE stored companies, beyond which only the look-ups by name
+    and without the form run.
     """
     wanted = {n.upper(): n for n in names}
     ids = _by_upper_name(list(wanted))
-    missing = [u for u in wanted if u not in ids]
-    plain_names = {u: without_legal_form(u) for u in missing}
-    plain = _by_upper_name(sorted({p for u, p in plain_names.items() if p != u}))
-    for upper in missing:
-        if plain_names[upper] in plain:
-            ids[upper] = plain[plain_names[upper]]
-    left = sorted(u for u in missing if u not in ids)
+    missing = sorted(u for u in wanted if u not in ids)
+    keys = _company_keys(missing)
+    stored = _stored_by_key(set(keys.values()))
+    if stored is None:  # too many to read: the stored name without its form, at least
+        plain_names = {u: without_legal_form(u) for u in missing}
+        plain = _by_upper_name(sorted({p for u, p in plain_names.items() if p != u}))
+        ids.update({u: plain[p] for u, p in plain_names.items() if p in plain})
     by_key: dict[str, list[str]] = {}
-    for upper, key in _company_keys(left).items():
-        by_key.setdefault(key, []).append(upper)
+    for upper, key in keys.items():
+        pk = _stored_company(legal_form(upper), stored[key]) if key in (stored or {}) else None
+        if pk is not None:
+            ids[upper] = pk
+        elif upper not in ids:
+            by_key.setdefault(key, []).append(upper)
     new: list[tuple[list[str], Company]] = []
     for uppers in by_key.values():
         for group in _one_company_each(uppers):

@@ -107,3 +107,34 @@ def test_a_name_without_a_form_beside_two_forms_is_a_company_of_its_own():
     assert created == 3
     assert len({ids["INITECH"], ids["INITECH INC"], ids["INITECH LTD"]}) == 3
     assert ids["INITECH INC"] == ids["INITECH INC."]
+
+
+@pytest.mark.django_db
+def test_a_list_finds_the_stored_company_by_its_key():
+    from leadflow.acquisition.pipeline.load import ensure_companies
+    from leadflow.contacts.models import Company
+
+    acme = Company.objects.create(name="Acme Inc.")
+    societe = Company.objects.create(name="Société Acme")
+    initech_inc = Company.objects.create(name="Initech Inc")
+    Company.objects.create(name="Initech Ltd")
+    ids, created = ensure_companies({"Acme Inc", "acme", "ACME, INC", "Societe Acme", "Initech"})
+    assert ids["ACME INC"] == ids["ACME"] == ids["ACME, INC"] == acme.pk
+    assert ids["SOCIETE ACME"] == societe.pk
+    # Beside two stored forms a plain "Initech" could be either: a company of its own.
+    assert ids["INITECH"] not in {initech_inc.pk}
+    assert created == 1
+    again, created = ensure_companies({"Initech Inc."})
+    assert (again["INITECH INC."], created) == (initech_inc.pk, 0)
+
+
+@pytest.mark.django_db
+def test_with_too_many_companies_to_read_the_name_without_its_form_still_finds_one(monkeypatch):
+    from leadflow.acquisition.pipeline import load
+    from leadflow.contacts.models import Company
+
+    monkeypatch.setattr(load, "STORED_COMPANIES_AT_ONCE", 0)
+    globex = Company.objects.create(name="Globex")
+    ids, created = load.ensure_companies({"Globex GmbH", "Initech Inc", "INITECH INC."})
+    assert ids["GLOBEX GMBH"] == globex.pk
+    assert created == 1 and ids["INITECH INC"] == ids["INITECH INC."]
