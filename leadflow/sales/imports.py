@@ -59,7 +59,7 @@ from leadflow.acquisition.models import DuplicatePolicy
 from leadflow.acquisition.pipeline.dates import DateOrders, parse_dates
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX, merged_attributes, row_attributes
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
-from leadflow.acquisition.pipeline.validate import FIELD_TOO_LONG, TOO_MANY_FIELDS, split_rejects
+from leadflow.acquisition.pipeline.validate import TOO_MANY_FIELDS, split_rejects, too_long
 from leadflow.acquisition.pipeline.values import (
     amount_and_currency,
     amount_too_large,
@@ -251,8 +251,7 @@ def _reason(header_width: int) -> pl.Expr:
         ((pl.col("stage") == WON) & pl.col("won_at").is_null(), NO_WON_DATE),
         ((pl.col("stage") == LOST) & pl.col("lost_at").is_null(), NO_LOST_DATE),
         (closed & closed_early, CLOSED_BEFORE_CREATED),
-        (pl.col("name").str.len_chars() > 200, FIELD_TOO_LONG),
-        (pl.col("external_id").str.len_chars() > 100, FIELD_TOO_LONG),
+        too_long({"name": 200, "external_id": 100}),
     )
 
 

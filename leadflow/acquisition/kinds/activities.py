@@ -53,7 +53,7 @@ from leadflow.acquisition.pipeline import load
 from leadflow.acquisition.pipeline.dates import parse_dates
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
-from leadflow.acquisition.pipeline.validate import FIELD_TOO_LONG, TOO_MANY_FIELDS, split_rejects
+from leadflow.acquisition.pipeline.validate import TOO_MANY_FIELDS, split_rejects, too_long
 from leadflow.acquisition.pipeline.values import blank_to_null
 from leadflow.contacts.models import Activity, ActivityKind, Campaign, Channel, Contact
 from leadflow.contacts.services import bulk_record_activities
@@ -153,7 +153,7 @@ class ActivitiesRun:
             kind_key.is_in(list(KIND_TABLE)).alias("_known_kind"),
         )
         rows = attach_contacts(rows)
-        too_long = pl.any_horizontal(pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items())
+        value_too_long, too_long_reason = too_long(MAX_LENGTHS)
         rows = rows.with_columns(
             first_reason(
                 (pl.col(FIELD_COUNT) > reader.header_width, TOO_MANY_FIELDS),
@@ -161,7 +161,7 @@ class ActivitiesRun:
                 (pl.col("kind_raw").is_null(), MISSING_KIND),
                 (pl.col("occurred_at_raw").is_null(), MISSING_DATE),
                 (pl.col("occurred_at").is_null(), INVALID_DATE),
-                (too_long, FIELD_TOO_LONG),
+                (value_too_long, too_long_reason),
             )
         )
         usable, rejected = split_rejects(rows)

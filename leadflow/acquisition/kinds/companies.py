@@ -32,9 +32,9 @@ from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attribu
 from leadflow.acquisition.pipeline.normalise import normalise_countries
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 from leadflow.acquisition.pipeline.validate import (
-    FIELD_TOO_LONG,
     TOO_MANY_FIELDS,
     split_rejects,
+    too_long,
 )
 from leadflow.acquisition.pipeline.values import blank_to_null, count, domain
 from leadflow.contacts.models import Company
@@ -73,7 +73,7 @@ class CompaniesRun:
 
     def chunk(self, reader: MappedChunks, raw: pl.DataFrame, rows: pl.DataFrame) -> None:
         options, report = self.job_run.options, self.job_run.report
-        too_long = pl.any_horizontal(pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items())
+        value_too_long, too_long_reason = too_long(MAX_LENGTHS)
         rows = rows.with_columns(
             first_reason(
                 (pl.col(FIELD_COUNT) > reader.header_width, TOO_MANY_FIELDS),
@@ -82,7 +82,7 @@ class CompaniesRun:
                     pl.col("created_at_raw").is_not_null() & pl.col("created_at").is_null(),
                     INVALID_DATE,
                 ),
-                (too_long, FIELD_TOO_LONG),
+                (value_too_long, too_long_reason),
             )
         )
         usable, rejected = split_rejects(rows)

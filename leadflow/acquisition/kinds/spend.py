@@ -52,7 +52,7 @@ from leadflow.acquisition.pipeline.mapping import (
     row_attributes,
 )
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
-from leadflow.acquisition.pipeline.validate import FIELD_TOO_LONG, TOO_MANY_FIELDS, split_rejects
+from leadflow.acquisition.pipeline.validate import TOO_MANY_FIELDS, split_rejects, too_long
 from leadflow.acquisition.pipeline.values import (
     amount_and_currency,
     amount_too_large,
@@ -108,7 +108,7 @@ class SpendRun:
     def chunk(self, reader: MappedChunks, raw: pl.DataFrame, rows: pl.DataFrame) -> None:
         options, report = self.job_run.options, self.job_run.report
         amount = pl.col("amount")
-        too_long = pl.any_horizontal(pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items())
+        value_too_long, too_long_reason = too_long(MAX_LENGTHS)
         rows = rows.with_columns(
             first_reason(
                 (pl.col(FIELD_COUNT) > reader.header_width, TOO_MANY_FIELDS),
@@ -120,7 +120,7 @@ class SpendRun:
                 (amount_too_large(amount), AMOUNT_TOO_LARGE),
                 (pl.col("currency").is_null(), INVALID_CURRENCY),
                 (pl.col("campaign").is_null() & pl.col("vendor").is_null(), NO_CAMPAIGN_OR_VENDOR),
-                (too_long, FIELD_TOO_LONG),
+                (value_too_long, too_long_reason),
             )
         )
         usable, rejected = split_rejects(rows)

@@ -10,6 +10,7 @@ understood is kept as typed in a custom attribute.
 """
 
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -147,6 +148,9 @@ KEPT_WORDS = {
         "AB", "AS", "ApS", "Oy", "UK", "USA", "IT", "AI", "and", "of", "the",
     ),
 }  # fmt: skip
+# Particles a last name keeps in lower case before the rest of it: "VAN DER BERG" is
+# "van der Berg", "DE LA CRUZ" "de la Cruz" (Le, La, Di, Da are mostly capitalised: kept).
+LOWER_PARTICLES = ("van", "von", "der", "den", "de", "du", "del", "dos", "das", "ten", "ter")
 
 
 def _cased(column: str) -> pl.Expr:
@@ -158,6 +162,11 @@ def _cased(column: str) -> pl.Expr:
         titled = titled.str.replace_all(rf"\b{word.title()}\b", word)
     # The first word of a title stays capitalised even when it is "of" or "the".
     titled = pl.concat_str(titled.str.head(1).str.to_uppercase(), titled.str.slice(1))
+    if column == "last_name":
+        for particle in LOWER_PARTICLES:  # only before another word: "Van" alone stays
+            titled = titled.str.replace_all(rf"\b{particle.title()} ", f"{particle} ")
+        for article in ("la", "le", "los", "las"):  # "de la Cruz", "van le Roux"
+            titled = titled.str.replace_all(rf"\b(de|du|van) {article.title()} ", f"$1 {article} ")
     return pl.when(one_case).then(titled).otherwise(value).alias(column)
 
 
@@ -366,11 +375,22 @@ def _domain_forms(address: str) -> tuple[str, str]:
 
 def normalise_emails(raw: pl.Expr) -> pl.Expr:
     """Addresses as lists and mail programs write them, trimmed and lower-cased: the address
-    of "Ann Lee <ann@x.com>" and of "mailto:ann@x.com". Validation judges the result."""
+    of "Ann Lee <ann@x.com>" and of "mailto:ann@x.com", without a trailing dot. Validation
+    judges the result."""
     value = blank_to_null(raw)
     inside = value.str.extract(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>\s*$", 1)
     value = pl.coalesce(inside, value).str.replace(r"(?i)^mailto:\s*", "").str.strip_chars()
-    return value.str.to_lowercase()
+    return value.str.strip_chars_end(".").str.to_lowercase()  # "ann@x.com." is a typo
+
+
+def _mc_names(names: pl.Series) -> pl.Series:
+    """ "Mcdonald", as title-casing leaves "MCDONALD", is "McDonald": each distinct such
+    name once (the capital after Mc cannot be written as a column expression)."""
+    spoilt = names.filter(names.str.contains(r"\bMc[a-z]")).unique()
+    if spoilt.is_empty():
+        return names
+    mended = [re.sub(r"\bMc([a-z])", lambda m: "Mc" + m[1].upper(), n) for n in spoilt]
+    return names.replace(spoilt, pl.Series(mended, dtype=pl.String))
 
 
 def _internationalised_domains(emails: pl.Series) -> list[pl.Series]:
@@ -447,6 +467,7 @@ def normalise_contacts(
     )
     return frame.with_columns(
         *_internationalised_domains(frame["email"]),
+        *[_mc_names(frame[c]) for c in ("first_name", "last_name")],
         _kept_as_entered(frame, PHONE_AS_ENTERED, pl.lit(raw["phone"]), PHONE_INVALID),
         _extension(frame, pl.lit(raw["phone"])),
         _kept_as_entered(frame, COUNTRY_AS_ENTERED, pl.lit(raw["country"]), COUNTRY_UNKNOWN),

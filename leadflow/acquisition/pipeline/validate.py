@@ -34,7 +34,21 @@ INVALID_EMAIL = "invalid email"
 INVALID_DATE = "created_at is not a date"
 INVALID_UPDATED_DATE = "updated_at is not a date"
 NOTHING_TO_IDENTIFY = "no email, name or external id"
-FIELD_TOO_LONG = "a value is too long"
+
+
+def too_long(lengths: dict[str, int]) -> tuple[pl.Expr, pl.Expr]:
+    """Whether a row has a value longer than its column holds, and the reason, which names
+    the first such column ("first_name longer than 100 characters"), so a person knows
+    which cell to shorten."""
+    checks = [
+        ((pl.col(c).str.len_chars() > n).fill_null(False), f"{c} longer than {n} characters")
+        for c, n in lengths.items()
+    ]
+    reason = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
+    for check, text in checks[1:]:
+        reason = reason.when(check).then(pl.lit(text))
+    return pl.any_horizontal(check for check, _ in checks), reason.otherwise(None)
+
 
 # Column widths of contacts.Contact, so a row never fails at insert time.
 MAX_LENGTHS = {"first_name": 100, "last_name": 100, "job_title": 150, "external_id": 100}
@@ -48,9 +62,7 @@ def validate_contacts(
     checked = pl.col(EMAIL_ASCII) if EMAIL_ASCII in frame.columns else email
     has_name = pl.col("first_name").is_not_null() | pl.col("last_name").is_not_null()
     has_identity = has_name | pl.col("external_id").is_not_null()
-    too_long = pl.any_horizontal(
-        pl.col(c).str.len_chars() > n for c, n in MAX_LENGTHS.items()
-    ).fill_null(False)
+    value_too_long, too_long_reason = too_long(MAX_LENGTHS)
     reason = (
         pl.when(pl.col(FIELD_COUNT) > header_width)
         .then(pl.lit(TOO_MANY_FIELDS))
@@ -71,8 +83,8 @@ def validate_contacts(
         .then(pl.lit(INVALID_DATE))
         .when(pl.col(UPDATED_AT_RAW).is_not_null() & pl.col("updated_at").is_null())
         .then(pl.lit(INVALID_UPDATED_DATE))
-        .when(too_long)
-        .then(pl.lit(FIELD_TOO_LONG))
+        .when(value_too_long)
+        .then(too_long_reason)
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     return frame.with_columns(reason.alias(REASON))

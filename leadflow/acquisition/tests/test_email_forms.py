@@ -45,3 +45,10 @@ def test_an_outlook_export_imports_with_its_display_names(write_list, run_import
     report = run_import(write_list(text))
     assert (report["created"], report["rejected"]) == (2, 0)
     assert sorted(Contact.objects.values_list("email", flat=True)) == ["ann@x.com", "bo@y.org"]
+
+
+def test_a_trailing_dot_is_a_typo_not_a_reason_to_lose_the_row():
+    assert _read(["mary@example.com.", "bo@x.org.."]) == [
+        ("mary@example.com", None),
+        ("bo@x.org", None),
+    ]

@@ -275,3 +275,29 @@ def test_rejects_and_contact_exports_neutralise_formulas_by_one_rule():
     from leadflow.contacts import csv_export
 
     assert rejects.FORMULA_START is csv_export.FORMULA_START
+
+
+def test_names_typed_in_capitals_get_their_particles_and_mc_back():
+    frame = _frame(
+        email=["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"],
+        first_name=["CARL", "bob", "JUAN", "VAN", "Ann"],
+        last_name=["VAN DER BERG", "MCDONALD", "DE LA CRUZ", "MORRISON", "le Blanc"],
+    )
+    out = normalise_contacts(frame, region="US")
+    assert out["first_name"].to_list() == ["Carl", "Bob", "Juan", "Van", "Ann"]
+    assert out["last_name"].to_list() == [
+        "van der Berg", "McDonald", "de la Cruz", "Morrison", "le Blanc",  # typed: kept
+    ]  # fmt: skip
+
+
+def test_a_value_too_long_names_its_column():
+    frame = _frame(
+        email=["a@x.com", "b@x.com"], first_name=["A" * 101, "Bo"], job_title=["", "T" * 151]
+    )
+    out = validate_contacts(
+        normalise_contacts(frame, region="US"), header_width=3, allow_no_email=False
+    )
+    assert out[REASON].to_list() == [
+        "first_name longer than 100 characters",
+        "job_title longer than 150 characters",
+    ]
