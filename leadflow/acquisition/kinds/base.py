@@ -339,6 +339,7 @@ def mapped_chunks(job_run: ImportRun, kind: str) -> Iterator[MappedChunks]:
             written = reader.rejects.close()
         report.rejects_path = str(written) if written else None
         report.rejected_by_reason = by_count(reader.reasons)
+        add_counts(report.warnings, stream.warnings())  # lines read as Windows-1252
 
 
 def writing(options: ImportOptions):

@@ -155,6 +155,7 @@ def run(job_run: ImportRun) -> None:
                 for chunk, usable in _cleaned_ahead(state, table.chunks):
                     _match_and_load(state, usable)
                     _progress(state, table, chunk.height)
+                _add_warnings(report, table.warnings())  # lines read as Windows-1252
                 if not options.dry_run:
                     _finish(state)
         finally:

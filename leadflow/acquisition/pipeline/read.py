@@ -16,12 +16,15 @@ sheet at a time; a sheet holds at most 1,048,576 rows, so it is read whole, then
 import codecs
 import csv
 import io
+import itertools
 import re
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from unicodedata import east_asian_width
 from xml.etree.ElementTree import iterparse
 
@@ -35,6 +38,8 @@ FIELD_COUNT = "_fields"  # how many fields the row had, to catch ragged rows
 
 SAMPLE_BYTES = 64 * 1024
 WESTERN = "cp1252"  # what a list that is not UTF-8 is taken to be, unless clearly not
+# The report's warning for the lines of a UTF-8 list that were read as cp1252 (WesternFallback).
+WESTERN_LINES = "text not in UTF-8, read as Windows-1252"
 CANDIDATE_DELIMITERS = ",;\t|"
 CHUNK_ROWS = 100_000  # rows per chunk: about 50 MB of a typical list in memory at once
 # A cell larger than this is almost always a quote that was never closed, which would
@@ -56,6 +61,113 @@ class UnreadableFile(LeadflowError):
     status_code = 422
 
 
+class WesternFallback:
+    """The codecs error handler that reads the bytes of a UTF-8 list that are not UTF-8 as
+    Windows-1252, and counts the lines it did so on, for the report.
+
+    The encoding is detected from the first 64 KB (SAMPLE_BYTES). A list sorted by name can
+    be plain ASCII that far and have "José Álvarez" saved in cp1252 on line 3,002; a UTF-8
+    list can have rows pasted in from an old Excel export. Stopping the whole import there
+    helps nobody: an accented letter in cp1252 is never valid UTF-8 ("é" is the lone byte
+    0xE9), so reading just those bytes as cp1252 gives what the person typed, and the rest
+    of the file stays UTF-8. Only a detected UTF-8 gets this; a named --encoding utf-8 is
+    what the user said the file is, and stays strict.
+
+    A byte cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) is refused instead of read
+    as Latin-1: it is neither encoding, so the file is in another one (cp1250 has "Ť" and
+    "Ź" there) or is not text, and the C1 control character Latin-1 would put into a name
+    is invisible. `refused` keeps its line and byte for the error message.
+
+    A handler is only shown the block being decoded. `position` (the binary file's tell,
+    which is at the end of that block while it is decoded) places the block in the file,
+    and the line breaks before it are counted from the file itself, each byte once at most,
+    so a file that needs no fallback costs nothing extra.
+    """
+
+    def __init__(self, path: Path, position: Callable[[], int]) -> None:
+        self.path, self.position = path, position
+        self.lines = 0  # lines with bytes read as cp1252
+        self.refused: tuple[int, int] | None = None  # (line, byte) neither encoding has
+        self._line = 0  # the line the last bytes read as cp1252 were on
+        self._counted = 0  # the line breaks before this byte of the file are in _breaks
+        self._breaks = 0
+        self._file: BinaryIO | None = None
+
+    def __call__(self, error: UnicodeError) -> tuple[str, int]:
+        if not isinstance(error, UnicodeDecodeError):
+            raise error
+        block, start, end = error.object, error.start, error.end
+        offset = self.position() - len(block) + start
+        line = self._line_at(block, start, offset)
+        try:
+            text = block[start:end].decode(WESTERN)
+        except UnicodeDecodeError as undefined:
+            self.refused = (line, offset + undefined.start)
+            raise error from None
+        if line != self._line:
+            self.lines, self._line = self.lines + 1, line
+        return text, end
+
+    def refusal(self, encoding: str) -> "UnreadableFile":
+        line, offset = self.refused or (0, 0)
+        return UnreadableFile(
+            f"The file is not valid {encoding}: line {line} (byte {offset}) has bytes that "
+            f"neither {encoding} nor Windows-1252 allows; name the file's encoding with "
+            "--encoding (e.g. --encoding cp1250), or check that it is a text file."
+        )
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def _line_at(self, block: bytes, start: int, offset: int) -> int:
+        """The line of byte `offset` of the file, which is block[start]."""
+        block_offset = offset - start
+        if self._counted < block_offset:  # blocks decoded without a fallback came between
+            if self._file is None:
+                self._file = self.path.open("rb")
+            self._file.seek(self._counted)
+            left = block_offset - self._counted
+            while left > 0 and (data := self._file.read(min(COPY_BLOCK, left))):
+                self._breaks += data.count(b"\n")
+                left -= len(data)
+            self._counted = block_offset
+        self._breaks += block.count(b"\n", self._counted - block_offset, start)
+        self._counted = offset
+        return self._breaks + 1
+
+
+_free_handler_names: list[str] = []
+_handler_names_lock = threading.Lock()
+_handler_numbers = itertools.count()
+
+
+@contextmanager
+def _error_handler(handler: WesternFallback | None) -> Iterator[str]:
+    """The name a text stream is given for `handler` ("strict" for none), while it reads.
+
+    A decoder finds its error handler by name in codecs' registry, which keeps every name
+    for good (there is no unregister): so each open file borrows a name from a pool and
+    gives it back, and the registry grows only to the number of files read at once.
+    """
+    if handler is None:
+        yield "strict"
+        return
+    with _handler_names_lock:
+        name = (
+            _free_handler_names.pop()
+            if _free_handler_names
+            else f"leadflow-cp1252-fallback-{next(_handler_numbers)}"
+        )
+    codecs.register_error(name, handler)
+    try:
+        yield name
+    finally:
+        codecs.register_error(name, codecs.strict_errors)  # let go of the file's handler
+        with _handler_names_lock:
+            _free_handler_names.append(name)
+
+
 @dataclass
 class TableStream:
     """An open file: its header, how it was read, and its rows as an iterator of frames.
@@ -74,6 +186,13 @@ class TableStream:
     # How far into the file the reading is, in bytes, for estimates of the rows to come.
     bytes_read: Callable[[], int] | None = None
     total_rows: int | None = None  # known up front for a sheet
+    fallback: WesternFallback | None = None  # a detected UTF-8: bytes that are not, as cp1252
+
+    def warnings(self) -> dict[str, int]:
+        """What reading the file did that the report must tell (label -> lines), once the
+        chunks have been read: the lines of a UTF-8 list read as Windows-1252."""
+        lines = self.fallback.lines if self.fallback else 0
+        return {WESTERN_LINES: lines} if lines else {}
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -96,7 +215,54 @@ def detect_encoding(sample: bytes) -> str:
             return "utf-8"
         except UnicodeDecodeError:
             continue
-    return guess_code_page(sample)
+    code_page = guess_code_page(sample)
+    if _utf8_with_western_rows(sample, code_page):
+        return "utf-8"  # read with WesternFallback, so both kinds of rows come out right
+    return code_page
+
+
+def _utf8_with_western_rows(sample: bytes, code_page: str) -> bool:
+    """A UTF-8 list with rows saved in cp1252 pasted in: some lines are UTF-8 with Western
+    letters and punctuation ("Zoë", "Łukasz", "–", "“"), the others are cp1252.
+
+    Read as cp1252 (or whichever single-byte code page looks least messy), the UTF-8 rows
+    would come out as "ZoÃ«"; read as UTF-8 with the other rows' bytes read as cp1252
+    (WesternFallback), both come out right. A cp1252 line is hardly ever valid UTF-8: an
+    accented letter is one byte, which UTF-8 allows only as part of a sequence. Should a
+    line of a true cp1252 list be valid UTF-8 ("Å’" is "Œ" in UTF-8), only that pair of
+    bytes is misread: the list's other accented letters are not UTF-8, so they are read as
+    cp1252 all the same. A line that is UTF-8 but not Western ("Ö–" is a Hebrew accent),
+    or a list `code_page` reads as Chinese, Japanese or Korean, is not taken for one.
+    """
+    if _cjk_characters(sample.decode(code_page, errors="ignore"))[0]:
+        return False
+    lines = sample.splitlines()
+    if len(sample) >= SAMPLE_BYTES:
+        lines = lines[:-1]  # cut from a longer file, perhaps inside a character
+    western = False
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                line.decode(WESTERN)
+                continue  # a cp1252 line
+            except UnicodeDecodeError:
+                return False  # neither: some other code page
+        if not all(_is_western(char) for char in text):
+            return False
+        western = True
+    return western
+
+
+def _is_western(char: str) -> bool:
+    """ASCII, a Latin letter or sign of U+00A0 to U+024F ("é", "ß", "ł", "ő"), punctuation
+    ("–", "’", "“", "…") or "€": what a European or American list is written in."""
+    return (
+        char.isascii() or "\xa0" <= char < "\u0250" or "\u2000" <= char <= "\u206f" or char == "€"
+    )
 
 
 def guess_code_page(sample: bytes) -> str:
@@ -340,6 +506,7 @@ def open_table(
         )
     if sheet:
         raise UnreadableFile("--sheet applies to XLSX workbooks; this is a text file.")
+    detected = not encoding
     encoding = encoding or detect_encoding(sample)
     try:
         codec = codecs.lookup(encoding)
@@ -355,37 +522,48 @@ def open_table(
     # A UTF-8 BOM is dropped whether or not the encoding was named.
     text_encoding = "utf-8-sig" if codec.name == "utf-8" else encoding
     raw = path.open("rb")
-    handle = io.TextIOWrapper(raw, encoding=text_encoding, errors="strict", newline="")
-    previous_limit = csv.field_size_limit(MAX_CELL_BYTES)
-    try:
-        reader = csv.reader(handle, delimiter=delimiter)
+    # A detected UTF-8 (no BOM) reads the bytes that are not UTF-8 as cp1252, and says so in
+    # the report; a named encoding, or one a BOM names, is held to.
+    fallback = WesternFallback(path, raw.tell) if detected and codec.name == "utf-8" else None
+
+    def not_encoded() -> UnreadableFile:
+        if fallback is not None and fallback.refused is not None:
+            return fallback.refusal(encoding)
+        return _not_encoded(path, text_encoding, encoding)
+
+    with _error_handler(fallback) as errors:
+        handle = io.TextIOWrapper(raw, encoding=text_encoding, errors=errors, newline="")
+        previous_limit = csv.field_size_limit(MAX_CELL_BYTES)
         try:
-            header = next(reader, None)
-            # Blank lines before the header (or lines of only delimiters and spaces, as a
-            # spreadsheet saves its empty top rows) are skipped. The reader still counts
-            # them, so the rows keep the line numbers a person sees in the file.
-            while header is not None and _is_empty_row(header):
+            reader = csv.reader(handle, delimiter=delimiter)
+            try:
                 header = next(reader, None)
-        except UnicodeDecodeError as exc:
-            raise _not_encoded(path, text_encoding, encoding) from exc
-        except csv.Error as exc:
-            raise UnreadableFile(f"The header line cannot be read: {exc}") from exc
-        if header is None:
-            raise UnreadableFile("The file has no header line.")
-        headers = _header_names(header)
-        yield TableStream(
-            headers=headers,
-            encoding=encoding,
-            delimiter=delimiter,
-            chunks=_csv_chunks(
-                reader, headers, chunk_rows, lambda: _not_encoded(path, text_encoding, encoding)
-            ),
-            size_bytes=path.stat().st_size,
-            bytes_read=raw.tell,
-        )
-    finally:
-        csv.field_size_limit(previous_limit)
-        handle.close()
+                # Blank lines before the header (or lines of only delimiters and spaces, as
+                # a spreadsheet saves its empty top rows) are skipped. The reader still
+                # counts them, so the rows keep the line numbers a person sees in the file.
+                while header is not None and _is_empty_row(header):
+                    header = next(reader, None)
+            except UnicodeDecodeError as exc:
+                raise not_encoded() from exc
+            except csv.Error as exc:
+                raise UnreadableFile(f"The header line cannot be read: {exc}") from exc
+            if header is None:
+                raise UnreadableFile("The file has no header line.")
+            headers = _header_names(header)
+            yield TableStream(
+                headers=headers,
+                encoding=encoding,
+                delimiter=delimiter,
+                chunks=_csv_chunks(reader, headers, chunk_rows, not_encoded),
+                size_bytes=path.stat().st_size,
+                bytes_read=raw.tell,
+                fallback=fallback,
+            )
+        finally:
+            csv.field_size_limit(previous_limit)
+            handle.close()
+            if fallback is not None:
+                fallback.close()
 
 
 # --- XLSX ---------------------------------------------------------------------------------
