@@ -5,9 +5,14 @@ column left over is kept as a custom attribute `attr.<slug of its header>` (a co
 company's, deal's or spend entry's attributes, an activity's data) unless it is mapped to
 `skip`.
 A header that names a currency in brackets, "Amount spent (USD)", is matched without it.
+CRM exports that prefix every header with the record's entity and suffix a type
+("Person - Email - Work", Pipedrive) are matched without the prefix and with the type, and
+a contact's empty phone, email or creation time is filled from the file's other columns for
+it (`fill_from_other_columns`).
 """
 
 import re
+import unicodedata
 
 import polars as pl
 
@@ -34,71 +39,66 @@ CONTACT_FIELDS = (
 ATTR_PREFIX = "attr."
 SKIP = "skip"  # `--map "Column=skip"` drops a column
 
-# Header spellings seen in vendor lists and CRM exports, compared after _key().
+# A contact's phone and email columns by the kind of number or address they hold. A mobile,
+# home or other one takes the field only when the file has no plainer column for it
+# (`LESSER_NAMES`), and fills it where that column is empty (`FILLED_FROM`).
+MOBILE_PHONES = (
+    *("mobile", "mobile phone", "mobile phone number", "mobile number", "cell", "cell phone"),
+    *("cellphone", "cell phone number", "handy", "mobil", "mobiltelefon", "mobilnummer"),
+    *("téléphone portable", "téléphone mobile", "portable phone", "móvil", "teléfono móvil"),
+    "celular",
+)
+HOME_PHONES = ("home phone", "home phone 2", "home telephone", "private phone", "personal phone")
+OTHER_PHONES = ("other phone",)
+WORK_EMAILS = ("work email", "business email", "work e-mail", "business e-mail")
+PERSONAL_EMAILS = ("home email", "personal email", "private email", "home e-mail")
+OTHER_EMAILS = ("other email", "other e-mail")
+
+# Header spellings seen in vendor lists and CRM exports, compared after _key() (which folds
+# accents: "Téléphone" is "telephone"). French, German and Spanish lists use their own words.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "email": ("email", "e-mail", "email address", "e-mail address", "mail", "email id"),
-    "first_name": ("first name", "firstname", "given name", "forename", "first"),
-    "full_name": (
-        "full name",
-        "name",
-        "contact name",
-        "contact",
-        "person",
-        "person name",
-        "lead name",
-        "customer name",
-        "attendee name",
-        "fullname",
-    ),
-    "last_name": ("last name", "lastname", "surname", "family name", "last"),
-    "phone": (
-        "phone",
-        "phone no",
-        "phone number",
-        "telephone",
-        "tel",
-        "mobile",
-        "mobile phone",
-        "cell",
-        "phone no.",
-    ),
+    "email": ("email", "e-mail", "email address", "e-mail address", "mail", "email id",
+              *WORK_EMAILS, *PERSONAL_EMAILS, *OTHER_EMAILS,
+              "courriel", "adresse e-mail", "adresse email", "e-mail-adresse",
+              "correo electrónico"),
+    "first_name": ("first name", "firstname", "given name", "forename", "first",
+                   "prénom", "vorname"),
+    # "Nom" and "Nombre" are a whole name alone, and one half of it beside the other half
+    # (`NAME_HALVES`).
+    "full_name": ("full name", "name", "contact name", "contact", "person", "person name",
+                  "lead name", "customer name", "attendee name", "fullname",
+                  "nom", "nom complet", "nombre", "nombre completo", "vollständiger name"),
+    "last_name": ("last name", "lastname", "surname", "family name", "last",
+                  "nom de famille", "nachname", "familienname", "apellido", "apellidos",
+                  "apellido(s)"),
+    # Outlook names its main number "Business Phone", ZoomInfo "Direct Phone Number".
+    "phone": ("phone", "phone no", "phone number", "telephone", "tel", "phone no.",
+              "business phone", "work phone", "office phone", "primary phone", "main phone",
+              "direct phone", "direct phone number", "telefon", "telefonnummer", "teléfono",
+              "numéro de téléphone", "número de teléfono",
+              *MOBILE_PHONES, *HOME_PHONES, *OTHER_PHONES),
     "job_title": ("job title", "title", "position", "role", "designation"),
     # HubSpot exports "Country/Region", Salesforce "Mailing Country" (and "Account Name").
-    "country": ("country", "country code", "nation", "country region", "mailing country"),
-    "company": (
-        "company",
-        "company name",
-        "organisation",
-        "organization",
-        "account",
-        "employer",
-        "account name",
-        "organisation name",
-        "organization name",
-    ),
+    "country": ("country", "country code", "nation", "country region", "mailing country",
+                "pays", "land", "país"),
+    # Salesforce's lead reports name the company "Company / Account".
+    "company": ("company", "company name", "organisation", "organization", "account",
+                "employer", "account name", "organisation name", "organization name",
+                "company account", "société", "entreprise", "raison sociale", "firma",
+                "unternehmen", "empresa"),
     "external_id": ("external id", "id", "lead id", "prospect id", "contact id", "record id"),
-    "created_at": (
-        "created at",
-        "created",
-        "created date",
-        "date created",
-        "signup date",
-        "create date",
-        "created on",
-        "creation date",
-        "date added",
-    ),
-    # When the source last changed the row: a merge lets a newer row's values win.
-    "updated_at": (
-        "updated at",
-        "updated",
-        "last updated",
-        "last modified",
-        "modified",
-        "date modified",
-        "modified date",
-        "last modified date",
-    ),
+    # Zoho says "Created Time", Pipedrive "Person created".
+    "created_at": ("created at", "created", "created date", "date created", "signup date",
+                   "create date", "created on", "creation date", "date added",
+                   "created time", "person created", "contact created", "lead created",
+                   "date de création", "erstellt am", "erstellungsdatum",
+                   "fecha de creación"),
+    # When the source last changed the row: a merge lets a newer row's values win. Zoho
+    # says "Modified Time", Mailchimp "LAST_CHANGED", Pipedrive "Update time".
+    "updated_at": ("updated at", "updated", "last updated", "last modified", "modified",
+                   "date modified", "modified date", "last modified date", "modified time",
+                   "last changed", "update time", "date de modification", "geändert am",
+                   "zuletzt geändert", "fecha de modificación"),
     # "Lead Source" in CRM exports names where a lead came from: Google, a webinar, a list.
     "channel": ("channel", "lead source", "source", "lead channel", "marketing channel"),
     "campaign": ("campaign", "campaign name"),
@@ -107,6 +107,45 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "owner": ("owner", "contact owner", "lead owner", "account owner", "owner email",
               "sales rep", "assigned to", "salesperson"),
 }  # fmt: skip
+
+# Names that claim their field only after its plain names, in this order, whatever the order
+# of the columns: "Phone" before "Mobile" before "Home Phone" before "Other Phone".
+LESSER_NAMES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "email": (PERSONAL_EMAILS, OTHER_EMAILS),
+    "phone": (MOBILE_PHONES, HOME_PHONES, OTHER_PHONES),
+}
+
+
+def _plain_names(field: str) -> tuple[str, ...]:
+    """A contact field's synonyms that are not among its lesser names."""
+    lesser = {name for group in LESSER_NAMES.get(field, ()) for name in group}
+    return tuple(name for name in SYNONYMS[field] if name not in lesser)
+
+
+# A contact's field that is empty in its own column (or has none) is filled from the first
+# of these columns, best first, that has a value; the column stays a custom attribute too.
+# A mobile number reaches the person before a business line, which may be a switchboard.
+# Mailchimp's "OPTIN_TIME" (when they subscribed, "CONFIRM_TIME" when they confirmed) is
+# kept under its own name, as evidence of consent, and is the contact's creation time only
+# when the file gives none.
+FILLED_FROM: dict[str, tuple[tuple[str, ...], ...]] = {
+    "email": (WORK_EMAILS, _plain_names("email"), PERSONAL_EMAILS, OTHER_EMAILS,
+              ("e-mail 2 address", "e-mail 3 address", "secondary email", "alternate email")),
+    "phone": (("primary phone", "main phone"), MOBILE_PHONES,
+              (*_plain_names("phone"), "business phone 2"), HOME_PHONES, OTHER_PHONES),
+    "created_at": (SYNONYMS["created_at"], ("optin time",), ("confirm time",)),
+}  # fmt: skip
+
+# Words that are a whole name alone but one half of it beside the other half: "Nom" beside
+# "Prénom" is the last name, "Nombre" beside "Apellidos" the first, and "Name" beside
+# "Vorname" or "First Name" (a German export, a form asking "First name" and "Name") the
+# last: read as a whole name, it would be split only on rows without a first name, and the
+# surname of every other row lost.
+NAME_HALVES = {
+    "nom": ("last_name", "first_name"),
+    "nombre": ("first_name", "last_name"),
+    "name": ("last_name", "first_name"),
+}
 
 
 CONTACT_REFERENCE_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -138,14 +177,17 @@ CONTACT_REFERENCE_SYNONYMS: dict[str, tuple[str, ...]] = {
 
 COMPANY_SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("name", "company", "company name", "account", "account name", "organisation",
-             "organization", "organisation name", "organization name", "business name"),
+             "organization", "organisation name", "organization name", "business name",
+             "company account", "société", "entreprise", "raison sociale", "firma",
+             "empresa"),
     "domain": ("domain", "website", "web site", "url", "web", "company domain", "website url",
                "company website", "homepage", "site"),
     "industry": ("industry", "sector", "vertical", "industry type"),
     "size": ("size", "employees", "employee count", "number of employees", "no of employees",
              "headcount", "company size", "staff", "employees count"),
-    "country": ("country", "country code", "hq country", "nation"),
-    "created_at": ("created at", "created", "created date", "date created", "create date"),
+    "country": ("country", "country code", "hq country", "nation", "pays", "land", "país"),
+    "created_at": ("created at", "created", "created date", "date created", "create date",
+                   "organization created", "organisation created", "created time"),
     "external_id": ("external id", "id", "company id", "account id", "organisation id",
                     "organization id", "record id", "crm id"),
 }  # fmt: skip
@@ -157,11 +199,11 @@ DEAL_SYNONYMS: dict[str, tuple[str, ...]] = {
     "currency": ("currency", "currency code", "deal currency"),
     "stage": ("stage", "deal stage", "status", "pipeline stage", "opportunity stage"),
     "created_at": ("created at", "created", "created date", "date created", "create date",
-                   "opened", "opened at", "open date"),
-    "won_at": ("won at", "won", "won date", "date won", "won on"),
-    "lost_at": ("lost at", "lost", "lost date", "date lost", "lost on"),
+                   "opened", "opened at", "open date", "deal created", "created time"),
+    "won_at": ("won at", "won", "won date", "date won", "won on", "won time"),
+    "lost_at": ("lost at", "lost", "lost date", "date lost", "lost on", "lost time"),
     "closed_at": ("closed at", "close date", "closed date", "closed on", "closed",
-                  "date closed", "close"),
+                  "date closed", "close", "deal closed on"),
     "lost_reason": ("lost reason", "reason lost", "loss reason", "closed lost reason", "reason"),
     "owner": ("owner", "deal owner", "sales rep", "rep", "owner email", "assigned to"),
     "expected_close_on": ("expected close", "expected close date", "expected close on",
@@ -209,21 +251,86 @@ KIND_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
 
 CURRENCY_IN_HEADER = r"\(\s*([A-Za-z]{3})\s*\)"
 
+# CRM exports that name every column after its record: Pipedrive's "Person - Email",
+# "Organization - Name", "Deal - Value". Matched without the prefix of the kind imported.
+ENTITY_PREFIXES: dict[str, tuple[str, ...]] = {
+    "contacts": ("person", "contact", "lead"),
+    "companies": ("organization", "organisation", "company", "account"),
+    "deals": ("deal",),
+    "activities": ("activity",),
+    "spend": (),
+}
+# The type after a value's name, "Email - Work", "Phone - Mobile", read as "work email" and
+# "mobile phone"; failing that, the bare name claims its field at the type's rank.
+TYPE_RANKS = {"work": 1, "business": 1, "office": 1, "main": 1, "primary": 1, "mobile": 2,
+              "cell": 2, "home": 3, "personal": 3, "private": 3, "other": 4}  # fmt: skip
+TYPE_SUFFIX = re.compile(rf"^(.+?)\s+[-–—]\s+({'|'.join(TYPE_RANKS)})\s*$", re.IGNORECASE)
+
 
 class InvalidMapping(LeadflowError):
     status_code = 422
 
 
+def _unaccented(text: str) -> str:
+    """Casefolded, accents dropped: "Prénom" is "prenom", "Straße" "strasse"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _key(header: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", header.casefold()).strip()
+    return re.sub(r"[^a-z0-9]+", " ", _unaccented(header)).strip()
 
 
 def _by_key(synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {_key(s): field for field, names in synonyms.items() for s in names}
 
 
+def _ranks(groups: dict[str, tuple[tuple[str, ...], ...]], first: int) -> dict[str, int]:
+    """Each name's rank in its field's groups, from `first`; a name in two, its first."""
+    ranks: dict[str, int] = {}
+    for names in groups.values():
+        for rank, group in enumerate(names, start=first):
+            for name in group:
+                ranks.setdefault(_key(name), rank)
+    return ranks
+
+
 _BY_KEY = _by_key(SYNONYMS)
 _BY_KEY_OF_KIND = {kind: _by_key(synonyms) for kind, (_, synonyms) in KIND_FIELDS.items()}
+_LESSER_RANKS = _ranks(LESSER_NAMES, 2)
+_FILL_RANKS = {field: _ranks({field: groups}, 0) for field, groups in FILLED_FROM.items()}
+_PREFIX_OF_KIND = {
+    kind: re.compile(rf"^\s*(?:{'|'.join(words)})\s+[-–—]\s+(.+)$", re.IGNORECASE)
+    for kind, words in ENTITY_PREFIXES.items()
+    if words
+}
+
+
+def _spellings(header: str, kind: str) -> list[tuple[str, int]]:
+    """The keys a header is looked up by, best first, each with the rank a match by it has
+    (unless its name has a lesser one): the header as it is, without a currency, without its
+    entity prefix, with its type before its name ("Phone - Mobile" as "mobile phone"), and
+    the name without its type at the type's rank ("Person - Email - Home" as "email")."""
+    keys = [(_key(header), 1), (_key(re.sub(CURRENCY_IN_HEADER, "", header)), 1)]
+    rest = header
+    prefix = _PREFIX_OF_KIND.get(kind)
+    if prefix and (found := prefix.match(header)):
+        rest = found.group(1)
+        keys.append((_key(rest), 1))
+    if typed := TYPE_SUFFIX.match(rest):
+        name, kind_word = typed.group(1), typed.group(2).casefold()
+        keys += [(_key(f"{kind_word} {name}"), 1), (_key(name), TYPE_RANKS[kind_word])]
+    return keys
+
+
+def _claim(header: str, kind: str) -> tuple[str, int] | None:
+    """(field, rank) a header claims by synonym: rank 1 for a plain name, more for a lesser
+    one ("Mobile", "Email - Home"), so the plainest column takes the field."""
+    by_key = _BY_KEY_OF_KIND[kind]
+    for key, rank in _spellings(header, kind):
+        if key in by_key:
+            return by_key[key], max(rank, _LESSER_RANKS.get(key, 1))
+    return None
 
 
 def fields_of(kind: str) -> tuple[str, ...]:
@@ -256,7 +363,9 @@ def merged_attributes(stored: dict, given: dict, *, replace: bool) -> dict:
 
 
 def attribute_slug(header: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", header.casefold()).strip("_") or "column"
+    """The attribute a header's column is kept as: its letters and digits, accents folded
+    ("Prénom" is `prenom`), and letters of other scripts kept ("電話")."""
+    return re.sub(r"[\W_]+", "_", _unaccented(header)).strip("_") or "column"
 
 
 def plan_mapping(
@@ -266,7 +375,6 @@ def plan_mapping(
     if kind not in KIND_FIELDS:
         raise InvalidMapping(f"No mapping for imports of {kind}.")
     known, _ = KIND_FIELDS[kind]
-    by_key = _BY_KEY_OF_KIND[kind]
     by_name = {h.casefold(): h for h in headers}
     plan: dict[str, str] = {}
     for column, field in overrides.items():
@@ -281,6 +389,7 @@ def plan_mapping(
                 f"{', '.join(known)}, attr.NAME or skip."
             )
         plan[header] = field
+    chosen = set(plan)
     taken = {f for f in plan.values() if f in known}
     # Exact names first, so "Contact Email" is not beaten to `contact_email` by "Email".
     exact = {h: _key(h).replace(" ", "_") for h in headers if h not in plan}
@@ -288,16 +397,18 @@ def plan_mapping(
         if name in known and name not in taken:
             plan[header] = name
             taken.add(name)
-    for header in headers:
-        if header in plan:
-            continue
-        key = _key(header)
-        field = by_key.get(key) or by_key.get(_key(re.sub(CURRENCY_IN_HEADER, "", header)))
-        if field and field not in taken:
+    # Then synonyms, plain names before lesser ones, each in the file's order.
+    claims = {h: _claim(h, kind) for h in headers if h not in plan}
+    ranked = sorted((c[1], i, h) for i, (h, c) in enumerate(claims.items()) if c is not None)
+    for _, _, header in ranked:
+        field = claims[header][0]
+        if field not in taken:
             plan[header] = field
             taken.add(field)
-        else:
-            plan[header] = ATTR_PREFIX + attribute_slug(header)
+    for header in headers:
+        plan.setdefault(header, ATTR_PREFIX + attribute_slug(header))
+    if kind == "contacts":
+        _halve_names(plan, chosen)
     fields = [f for f in plan.values() if f != SKIP]
     doubled = sorted({f for f in fields if fields.count(f) > 1})
     if doubled:
@@ -305,11 +416,61 @@ def plan_mapping(
     return {header: plan[header] for header in headers}
 
 
+def _halve_names(plan: dict[str, str], chosen: set[str]) -> None:
+    """A "Nom", "Nombre" or "Name" column mapped to the full name becomes the half of it the file
+    lacks when the file has the other half (`NAME_HALVES`); one chosen by `--map` stays."""
+    for header, field in plan.items():
+        halves = NAME_HALVES.get(_key(header))
+        if field != "full_name" or header in chosen or halves is None:
+            continue
+        half, other = halves
+        if other in plan.values() and half not in plan.values():
+            plan[header] = half
+
+
+def _fill_rank(header: str, field: str) -> int | None:
+    ranks = _FILL_RANKS[field]
+    for key, _ in _spellings(header, "contacts"):
+        if key in ranks:
+            return ranks[key]
+    return None
+
+
+def fill_from_other_columns(mapped: pl.DataFrame, plan: dict[str, str]) -> pl.DataFrame:
+    """A contact's email, phone and creation time, where empty, from the file's other
+    columns for them (`FILLED_FROM`), best first and then in the file's order.
+
+    A column counts only while kept as its own attribute (`attr.<slug of its header>`): its
+    value stays there too, so nothing the file says is lost, and `--map` to another name or
+    to skip keeps it out. The text is copied as typed: the normalise stage reads the phone
+    and the date afterwards, as for the field's own column.
+    """
+    fills = []
+    for field in FILLED_FROM:
+        columns = sorted(
+            (rank, position, target)
+            for position, (header, target) in enumerate(plan.items())
+            if target == ATTR_PREFIX + attribute_slug(header)
+            and (rank := _fill_rank(header, field)) is not None
+        )
+        if columns:
+            cells = [_cell(field), *(_cell(target) for _, _, target in columns)]
+            fills.append(pl.coalesce(*cells, pl.col(field)).alias(field))
+    return mapped.with_columns(fills) if fills else mapped
+
+
+def _cell(column: str) -> pl.Expr:
+    """The column's value, null where it holds nothing but spaces."""
+    return pl.when(pl.col(column).str.strip_chars() != "").then(pl.col(column))
+
+
 def apply_mapping(
     frame: pl.DataFrame, plan: dict[str, str], *, kind: str = "contacts"
 ) -> pl.DataFrame:
     """The frame with columns named by field; every field of the kind present (empty if not
-    mapped). A contact's full name fills first and last name (`split_full_names`)."""
+    mapped). A contact's empty phone, email or creation time is filled from its other
+    columns (`fill_from_other_columns`), and its full name fills first and last name
+    (`split_full_names`)."""
     kept = {header: field for header, field in plan.items() if field != SKIP}
     mapped = frame.select(
         LINE, FIELD_COUNT, *[pl.col(header).alias(field) for header, field in kept.items()]
@@ -317,6 +478,7 @@ def apply_mapping(
     missing = [f for f in fields_of(kind) if f not in mapped.columns]
     mapped = mapped.with_columns(pl.lit("", dtype=pl.String).alias(f) for f in missing)
     if kind == "contacts":
+        mapped = fill_from_other_columns(mapped, plan)
         mapped = split_full_names(mapped).drop("full_name")
     return mapped
 
