@@ -17,6 +17,7 @@ import unicodedata
 import polars as pl
 
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
+from leadflow.acquisition.pipeline.rejects import restore_neutralised
 from leadflow.errors import LeadflowError
 
 CONTACT_FIELDS = (
@@ -470,11 +471,13 @@ def apply_mapping(
     """The frame with columns named by field; every field of the kind present (empty if not
     mapped). A contact's empty phone, email or creation time is filled from its other
     columns (`fill_from_other_columns`), and its full name fills first and last name
-    (`split_full_names`)."""
+    (`split_full_names`). A cell our export neutralised ("'=1+1") is read without its
+    apostrophe (`rejects.restore_neutralised`)."""
     kept = {header: field for header, field in plan.items() if field != SKIP}
     mapped = frame.select(
         LINE, FIELD_COUNT, *[pl.col(header).alias(field) for header, field in kept.items()]
     )
+    mapped = restore_neutralised(mapped, list(kept.values()))
     missing = [f for f in fields_of(kind) if f not in mapped.columns]
     mapped = mapped.with_columns(pl.lit("", dtype=pl.String).alias(f) for f in missing)
     if kind == "contacts":

@@ -26,6 +26,14 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def restore_neutralised(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The cells `neutralise_formulas` (or our contacts export, or a person typing "'+44 20"
+    in Excel to keep it text) gave a leading apostrophe, without it: a list that comes back
+    holds the values that went out, and the export neutralises them again."""
+    strings = [c for c in columns if frame.schema[c] == pl.String]
+    return frame.with_columns(pl.col(c).str.replace(r"^'([=+\-@\t\r])", "$1") for c in strings)
+
+
 def reject_rows(raw: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     """`line`, `reason` and the original cells of each rejected row, formulas neutralised."""
     clashes = {c: f"{c} (file)" for c in raw.columns if c in ("line", "reason")}

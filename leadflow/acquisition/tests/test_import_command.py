@@ -481,3 +481,14 @@ def test_a_dry_run_lists_what_a_real_run_would_create(write_list, run_import):
     assert real["channels_created"] == report["channels_created"]
     assert sorted(real["campaigns_created"]) == report["campaigns_created"]
     assert real["companies_created"] == report["companies_created"]
+
+
+def test_cells_our_export_neutralised_come_back_as_they_went_out(write_list, run_import):
+    text = "Email,First Name,Company,Phone\na@x.com,'=1+1,'+Sum(A1),'+44 20 7946 0958\n"
+    report = run_import(write_list(text))
+    assert report["created"] == 1
+    ann = Contact.objects.get(email="a@x.com")
+    assert (ann.first_name, ann.company.name, ann.phone) == ("=1+1", "+Sum(A1)", "+442079460958")
+    # A cell that merely starts with an apostrophe is left as typed.
+    run_import(write_list("Email,Job Title\nb@x.com,'Head' of sales\n"))
+    assert Contact.objects.get(email="b@x.com").job_title == "'Head' of sales"
