@@ -109,12 +109,17 @@ class DateOrders:
     Day-first, unless month-first reads more of a chunk's values (a US export has a
     "12/25/2024" somewhere), or both read as many and a slash date has a 12-hour clock
     ("3/1/2024 10:30 PM", _US_CLOCK), which only US software writes. The first chunk that
-    tells decides for the rest of the file; until one does, a chunk reads day-first, which
+    tells decides for the rest of the file, and a column that cannot tell takes the order
+    of the first column of the file that did (`parse_dates` reads the columns of a chunk
+    that tell first); until one does, a chunk reads day-first, which
     for its values (none past the 12th, or both orders equally) is the same. A value only
     the other order reads is then not a date, and the caller says so.
     """
 
     month_first: dict[str, bool] = field(default_factory=dict)
+    # What the first column to tell said, for the file's columns that cannot tell: a deal's
+    # "Created Date" of "2/10/2024 10:30 AM" makes its "Close Date" of "3/4/2024" March 4th.
+    file_month_first: bool | None = None
 
     def read(self, frame: pl.DataFrame, column: str) -> pl.Series:
         """`column` of `frame` as UTC datetimes (null where blank or not a date)."""
@@ -128,7 +133,20 @@ class DateOrders:
             self.month_first[column] = month.null_count() < day.null_count()
         elif text.str.contains(_US_CLOCK).any():
             self.month_first[column] = True
-        return month if self.month_first.get(column) else day
+        if column in self.month_first and self.file_month_first is None:
+            self.file_month_first = self.month_first[column]
+        chosen = self.month_first.get(column, self.file_month_first)
+        return month if chosen else day
+
+    def read_all(self, frame: pl.DataFrame, columns: list[str]) -> dict[str, pl.Series]:
+        """`read` of each column; one read before another column told the file's order is
+        read again with it."""
+        told = self.file_month_first
+        read = {column: self.read(frame, column) for column in columns}
+        if told is None and self.file_month_first is not None:
+            undecided = [c for c in columns if c not in self.month_first]
+            read |= {c: self.read(frame, c) for c in undecided}
+        return read
 
 
 def parse_dates(
@@ -138,8 +156,8 @@ def parse_dates(
     date (raw, no value) from no date. `orders` carries the columns' order of day and
     month from one chunk of a file to the next."""
     orders = orders if orders is not None else DateOrders()
+    read = orders.read_all(frame, columns)
     out = []
     for column in columns:
-        out += [blank_to_null(pl.col(column)).alias(f"{column}_raw")]
-        out += [orders.read(frame, column)]
+        out += [blank_to_null(pl.col(column)).alias(f"{column}_raw"), read[column]]
     return frame.with_columns(out)

@@ -431,10 +431,6 @@ def _kept_as_entered(frame: pl.DataFrame, attribute: str, raw: pl.Expr, lost: st
     return kept.alias(column)
 
 
-def _naive_date(frame: pl.DataFrame, column: str, dates: DateOrders) -> pl.Series:
-    return dates.read(frame, column).dt.replace_time_zone(None)
-
-
 def normalise_contacts(
     frame: pl.DataFrame, *, region: str, dates: DateOrders | None = None
 ) -> pl.DataFrame:
@@ -452,6 +448,7 @@ def normalise_contacts(
     raw = frame.select(phone_raw.alias("phone"), country_raw.alias("country"))
     country = normalise_countries(raw["country"])
     phones = normalise_phones(raw["phone"], region=region, countries=country)
+    read = dates.read_all(frame, ["created_at", "updated_at"])
     frame = frame.with_columns(
         normalise_emails(pl.col("email")).alias("email"),
         *[_cased(c) for c in NAME_FIELDS],
@@ -461,9 +458,9 @@ def normalise_contacts(
         country.alias("country"),
         (raw["country"].is_not_null() & country.is_null()).alias(COUNTRY_UNKNOWN),
         blank_to_null(pl.col("created_at")).alias(CREATED_AT_RAW),
-        _naive_date(frame, "created_at", dates),
+        read["created_at"].dt.replace_time_zone(None),
         blank_to_null(pl.col("updated_at")).alias(UPDATED_AT_RAW),
-        _naive_date(frame, "updated_at", dates),
+        read["updated_at"].dt.replace_time_zone(None),
     )
     return frame.with_columns(
         *_internationalised_domains(frame["email"]),

@@ -87,3 +87,21 @@ def test_a_12_hour_clock_tells_a_us_column_even_when_every_day_is_ambiguous():
     # A 24-hour clock tells nothing: day-first, as most of the world writes.
     plain = pl.DataFrame({"d": ["03/04/2024 21:15"]})
     assert parse_dates(plain, ["d"])["d"][0] == datetime(2024, 4, 3, 21, 15, tzinfo=UTC)
+
+
+def test_a_column_that_cannot_tell_takes_the_order_another_column_of_the_file_told():
+    frame = pl.DataFrame(
+        {"close": ["3/4/2024", "5/6/2024"], "created": ["2/10/2024 10:30 AM", "2/11/2024"]}
+    )
+    orders = DateOrders()
+    got = parse_dates(frame, ["close", "created"], orders)
+    assert got["close"].to_list() == [
+        datetime(2024, 3, 4, tzinfo=UTC),
+        datetime(2024, 5, 6, tzinfo=UTC),
+    ]
+    assert got["created"][1] == datetime(2024, 2, 11, tzinfo=UTC)
+    # ... and keeps it in later chunks, where it still cannot tell.
+    later = parse_dates(
+        pl.DataFrame({"close": ["1/2/2024"], "created": [""]}), ["close", "created"], orders
+    )
+    assert later["close"][0] == datetime(2024, 1, 2, tzinfo=UTC)
