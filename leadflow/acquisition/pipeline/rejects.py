@@ -12,7 +12,7 @@ import polars as pl
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 
 # The same rule as the contacts export: one definition of what a spreadsheet runs.
-from leadflow.contacts.csv_export import FORMULA_START
+from leadflow.contacts.csv_export import FORMULA_START, neutralise
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
@@ -39,7 +39,9 @@ def reject_rows(raw: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     clashes = {c: f"{c} (file)" for c in raw.columns if c in ("line", "reason")}
     cells = raw.select(pl.exclude(FIELD_COUNT)).rename(clashes)
     rows = reasons.join(cells, on=LINE, how="left", maintain_order="left")
-    return neutralise_formulas(rows.rename({LINE: "line"}))
+    rows = neutralise_formulas(rows.rename({LINE: "line"}))
+    # The file's header cells are written too: a header can be a formula as well.
+    return rows.rename({c: neutralise(c) for c in rows.columns if neutralise(c) != c})
 
 
 class RejectsFile:

@@ -86,3 +86,13 @@ def test_a_sheet_row_of_only_spaces_is_skipped(tmp_path, run_import):
 
     assert (report["rows_read"], report["created"], report["rejected"]) == (2, 1, 1)
     assert report["reject_examples"] == [{"line": 5, "reason": "invalid email"}]
+
+
+@pytest.mark.django_db
+def test_a_stray_nul_in_the_first_rows_is_dropped_not_taken_for_a_binary_file(
+    write_list, run_import
+):
+    path = write_list(b"Email,First Name\nnul1@x.example,Ann\x00e\nb@x.example,Bo\n")
+    report = run_import(path)
+    assert (report["created"], report["rejected"]) == (2, 0)
+    assert Contact.objects.get(email="nul1@x.example").first_name == "Anne"

@@ -492,3 +492,11 @@ def test_cells_our_export_neutralised_come_back_as_they_went_out(write_list, run
     # A cell that merely starts with an apostrophe is left as typed.
     run_import(write_list("Email,Job Title\nb@x.com,'Head' of sales\n"))
     assert Contact.objects.get(email="b@x.com").job_title == "'Head' of sales"
+
+
+def test_a_header_cell_that_is_a_formula_is_neutralised_in_the_rejects_too(write_list, run_import):
+    text = 'Email,=HYPERLINK("http://evil";"x"),@Job\nbad-email,v,w\n'
+    report = run_import(write_list(text))
+    with open(report["rejects_path"], encoding="utf-8-sig") as handle:
+        header = handle.readline().rstrip("\n")
+    assert header == 'line,reason,Email,"\'=HYPERLINK(""http://evil"";""x"")",\'@Job'
