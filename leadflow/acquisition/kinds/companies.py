@@ -27,6 +27,7 @@ from leadflow.acquisition.kinds.base import (
     writing,
 )
 from leadflow.acquisition.models import DuplicatePolicy
+from leadflow.acquisition.pipeline import load
 from leadflow.acquisition.pipeline.dates import DateOrders, parse_dates
 from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attributes
 from leadflow.acquisition.pipeline.normalise import normalise_countries
@@ -195,6 +196,22 @@ def _stored_by(key: str, lookup: str, values: list[str]) -> pl.DataFrame:
     return pl.DataFrame(found, schema={key: pl.String, **STORED_SCHEMA}, orient="row")
 
 
+def _stored_by_name(uppers: list[str]) -> pl.DataFrame:
+    """The company each upper-cased name is, as the contacts import finds it
+    (`load.find_companies`: by name, else by key and legal form, so "Initech S.L." is our
+    "Initech SL"), keyed by `_upper`."""
+    ids = load.find_companies(uppers)
+    found = []
+    for chunk in chunks(sorted(set(ids.values()))):
+        found += Company.objects.filter(pk__in=chunk).values_list(*VALUES)
+    stored = pl.DataFrame(found, schema=STORED_SCHEMA, orient="row")
+    names = pl.DataFrame(
+        {"_upper": list(ids), MATCH_ID: list(ids.values())},
+        schema={"_upper": pl.String, MATCH_ID: pl.Int64},
+    )
+    return names.join(stored, on=MATCH_ID)
+
+
 def _found(rows: pl.DataFrame, stored: pl.DataFrame, on: str, how: str) -> pl.DataFrame:
     """The rows that found a company (the first, by pk) through `on`, marked `how`."""
     return (
@@ -229,7 +246,7 @@ def _match(usable: pl.DataFrame) -> pl.DataFrame:
     unmatched = usable.filter(pl.col(MATCH_ID).is_null()).with_columns(
         pl.col("name").str.to_uppercase().alias("_upper")
     )
-    by_name = _stored_by("_upper", "_upper", unmatched["_upper"].unique().to_list())
+    by_name = _stored_by_name(unmatched["_upper"].unique().to_list())
     candidates = (
         unmatched.select(LINE, "_upper", "domain", "external_id")
         .join(by_name, on="_upper", how="inner")

@@ -195,6 +195,26 @@ def _stored_company(form: str, stored: list[tuple[int, str]]) -> int | None:
     return plain[0] if form and plain else None
 
 
+def find_companies(uppers: list[str]) -> dict[str, int]:
+    """The stored company of each upper-cased name that has one (see ensure_companies):
+    by name in any case, else by key and legal form (`_stored_company`), else, with too
+    many companies to read, by the name without its form."""
+    ids = _by_upper_name(uppers)
+    missing = sorted(u for u in uppers if u not in ids)
+    keys = _company_keys(missing)
+    stored = _stored_by_key(set(keys.values()))
+    if stored is None:  # too many to read: the stored name without its form, at least
+        plain_names = {u: without_legal_form(u) for u in missing}
+        plain = _by_upper_name(sorted({p for u, p in plain_names.items() if p != u}))
+        ids.update({u: plain[p] for u, p in plain_names.items() if p in plain})
+        return ids
+    for upper, key in keys.items():
+        pk = _stored_company(legal_form(upper), stored[key]) if key in stored else None
+        if pk is not None:
+            ids[upper] = pk
+    return ids
+
+
 def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
     """Company ids by upper-cased name, the missing companies created; and how many were.
 
@@ -209,21 +229,10 @@ def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
     and without the form run.
     """
     wanted = {n.upper(): n for n in names}
-    ids = _by_upper_name(list(wanted))
-    missing = sorted(u for u in wanted if u not in ids)
-    keys = _company_keys(missing)
-    stored = _stored_by_key(set(keys.values()))
-    if stored is None:  # too many to read: the stored name without its form, at least
-        plain_names = {u: without_legal_form(u) for u in missing}
-        plain = _by_upper_name(sorted({p for u, p in plain_names.items() if p != u}))
-        ids.update({u: plain[p] for u, p in plain_names.items() if p in plain})
+    ids = find_companies(list(wanted))
     by_key: dict[str, list[str]] = {}
-    for upper, key in keys.items():
-        pk = _stored_company(legal_form(upper), stored[key]) if key in (stored or {}) else None
-        if pk is not None:
-            ids[upper] = pk
-        elif upper not in ids:
-            by_key.setdefault(key, []).append(upper)
+    for upper, key in _company_keys(sorted(u for u in wanted if u not in ids)).items():
+        by_key.setdefault(key, []).append(upper)
     new: list[tuple[list[str], Company]] = []
     for uppers in by_key.values():
         for group in _one_company_each(uppers):

@@ -138,3 +138,16 @@ def test_with_too_many_companies_to_read_the_name_without_its_form_still_finds_o
     ids, created = load.ensure_companies({"Globex GmbH", "Initech Inc", "INITECH INC."})
     assert ids["GLOBEX GMBH"] == globex.pk
     assert created == 1 and ids["INITECH INC"] == ids["INITECH INC."]
+
+
+@pytest.mark.django_db
+def test_a_companies_list_finds_a_company_by_key_and_legal_form(write_list, run_kind):
+    from leadflow.contacts.models import Company
+
+    initech = Company.objects.create(name="Initech SL")
+    text = "External ID,Company Name,Website\nA-3,Initech S.L.,www.initech.es\nA-4,Initech Inc,\n"
+    report = run_kind(write_list(text), "companies", "--on-duplicate", "merge")
+    initech.refresh_from_db()
+    assert initech.domain == "initech.es"
+    assert Company.objects.count() == 2  # Inc is another legal form: another company
+    assert report["created"] == 1
