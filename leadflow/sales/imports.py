@@ -7,7 +7,7 @@ of one ("Closed Won", "Proposal/Price Quote", HubSpot's "contractsent"); a stage
 read ("Engaging") is kept as the attribute crm_stage and counts as none given. Without a
 stage, a won_at date makes the deal won and a lost_at date lost, else it is open.
 `closed_at` ("Close Date") is the won or lost date of a closed deal that has no column of
-its own for it.
+its own for it, and an open deal's expected close date when it has no expected_close_on.
 
 A deal is the same as one we have when its `external_id` (the CRM's deal or opportunity
 id) is that deal's; else when it is of the same contact, has the same name
@@ -321,7 +321,12 @@ def _normalise(rows: pl.DataFrame, options, dates: DateOrders) -> pl.DataFrame:
     rows = rows.with_columns(
         pl.when(won).then(pl.coalesce("won_at", "closed_at")).otherwise(None).alias("won_at"),
         pl.when(lost).then(pl.coalesce("lost_at", "closed_at")).otherwise(None).alias("lost_at"),
-        pl.col("expected_close_on").dt.date(),
+        # An open deal's "Close Date" is when it is expected to close (Salesforce, HubSpot).
+        pl.when(won | lost)
+        .then(pl.col("expected_close_on"))
+        .otherwise(pl.coalesce("expected_close_on", "closed_at"))
+        .dt.date()
+        .alias("expected_close_on"),
     )
     return rows.with_columns(
         pl.coalesce("created_at", "won_at", "lost_at").alias("created_at"),

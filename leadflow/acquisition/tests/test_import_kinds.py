@@ -921,3 +921,17 @@ def test_a_crms_own_stage_names_close_or_open_the_deal_and_are_kept(
     run_kind(again, "deals", "--on-duplicate", "update")
     deal.refresh_from_db()
     assert (deal.stage, deal.attributes) == ("won", {"crm_stage": "Signed off"})
+
+
+@pytest.mark.django_db
+def test_an_open_deals_close_date_is_its_expected_close(write_list, run_kind, ann_and_bob):
+    text = (
+        "Opportunity Name,Amount,Stage,Close Date,Created Date,Contact Email\n"
+        "Umbrella neg,4500,Negotiation/Review,6/30/2024,5/1/2024,ann@example.com\n"
+        "Umbrella won,4500,Closed Won,6/30/2024,5/1/2024,ann@example.com\n"
+    )
+    report = run_kind(write_list(text), "deals")
+    assert report["created"] == 2
+    open_deal, won = Deal.objects.get(name="Umbrella neg"), Deal.objects.get(name="Umbrella won")
+    assert open_deal.expected_close_on == date(2024, 6, 30)
+    assert won.expected_close_on is None and won.won_at.date() == date(2024, 6, 30)
