@@ -209,7 +209,10 @@ class DealsRun:
         if options.on_duplicate != DuplicatePolicy.SKIP:
             changes = _changes(matched, replace=options.on_duplicate == DuplicatePolicy.UPDATE)
         report.created += new.height
-        report.updated += len(changes.deals)
+        if options.on_duplicate == DuplicatePolicy.MERGE:  # as contacts count them
+            report.merged += len(changes.deals)
+        else:
+            report.updated += len(changes.deals)
         report.skipped_in_database += matched.height - len(changes.deals)
         add_counts(
             self.details,

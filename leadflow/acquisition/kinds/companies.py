@@ -126,7 +126,11 @@ class CompaniesRun:
         skip = options.on_duplicate == DuplicatePolicy.SKIP
         changes = [] if skip else _changes(matched, options)
         report.created += new.height
-        report.updated += len(changes)
+        # Like contacts: a merge's changes count as merged, an update's as updated.
+        if options.on_duplicate == DuplicatePolicy.MERGE:
+            report.merged += len(changes)
+        else:
+            report.updated += len(changes)
         report.skipped_in_database += matched.height - len(changes)
         self.taken |= set(matched[MATCH_ID].to_list())
         if not options.dry_run:

@@ -273,7 +273,7 @@ def test_companies_match_by_domain_then_name_and_follow_the_policy(write_list, r
     assert (skipped["created"], skipped["skipped_in_database"]) == (1, 2)
 
     merged = run_kind(path, "companies", "--on-duplicate", "merge")
-    assert (merged["created"], merged["updated"]) == (1, 2)
+    assert (merged["created"], merged["merged"], merged["updated"]) == (1, 2, 0)
     acme.refresh_from_db()
     globex.refresh_from_db()
     assert (acme.name, acme.domain, acme.industry) == ("Acme", "acme.com", "Software")
@@ -316,7 +316,7 @@ def test_companies_match_by_external_id_first_and_keep_their_attributes(write_li
     renamed = write_list("Account ID,Account Name,Website,Tier,Owner\nA-1,Acme Group,acme.io,"
                          "Platinum,Kim\n")  # fmt: skip
     merged = run_kind(renamed, "companies", "--on-duplicate", "merge")
-    assert (merged["created"], merged["updated"]) == (0, 1)
+    assert (merged["created"], merged["merged"], merged["updated"]) == (0, 1, 0)
     acme.refresh_from_db()
     assert (acme.name, acme.domain) == ("Acme", "acme.com")  # merge only fills
     assert acme.attributes == {"tier": "Gold", "region": "EMEA", "owner": "Kim"}
@@ -761,7 +761,7 @@ def test_update_closes_a_deal_won_since_the_last_export(write_list, run_kind, an
 
     merged = run_kind(later, "deals", "--on-duplicate", "merge")
     deal = Deal.objects.get()
-    assert (merged["updated"], deal.amount, deal.stage) == (1, Decimal("900"), "proposal")
+    assert (merged["merged"], deal.amount, deal.stage) == (1, Decimal("900"), "proposal")
 
     updated = run_kind(later, "deals", "--on-duplicate", "update")
     assert (updated["created"], updated["updated"]) == (0, 1)
@@ -804,7 +804,7 @@ def test_a_deal_is_found_by_its_external_id_first_and_keeps_its_attributes(
     # Renamed in the CRM and dated otherwise: the id still finds it.
     renamed = write_list(header + "OPP-1,ann@example.com,Pro (3 years),900,2023-02-01,,APAC\n")
     merged = run_kind(renamed, "deals", "--on-duplicate", "merge")  # only fills: nothing
-    assert (merged["created"], merged["updated"], merged["skipped_in_database"]) == (0, 0, 1)
+    assert (merged["created"], merged["merged"], merged["skipped_in_database"]) == (0, 0, 1)
     pro.refresh_from_db()
     assert (pro.amount, pro.attributes["region"]) == (Decimal("100"), "EMEA")
 
@@ -828,7 +828,7 @@ def test_a_deal_without_an_id_fills_the_id_of_the_same_deal(write_list, run_kind
         "--on-duplicate",
         "merge",
     )
-    assert (report["created"], report["updated"]) == (1, 1)
+    assert (report["created"], report["merged"]) == (1, 1)
     assert sorted(Deal.objects.values_list("external_id", flat=True)) == ["R-1", "R-2"]
 
 

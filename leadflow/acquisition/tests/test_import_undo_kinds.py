@@ -48,7 +48,7 @@ def test_undoing_companies_deletes_the_new_keeps_the_used_and_restores_the_chang
         "--on-duplicate",
         "merge",
     )
-    assert (report["created"], report["updated"]) == (2, 1)
+    assert (report["created"], report["merged"]) == (2, 1)
     ContactFactory(company=Company.objects.get(name="Initech"))  # worked since: stays
 
     result = _undo(report)
