@@ -359,9 +359,14 @@ def _check_text(text: str) -> None:
 
 
 def _header_names(raw: list[str]) -> list[str]:
+    """The header's names; a blank one is "column_<position>" (or, should the file name
+    another column so, "column_<position> (blank)"), and a name twice is an error."""
+    given = [name.replace("\x00", "").strip() for name in raw]
+    taken = {name.casefold() for name in given}
     names = []
-    for position, name in enumerate(raw, start=1):
-        names.append(name.replace("\x00", "").strip() or f"column_{position}")
+    for position, name in enumerate(given, start=1):
+        blank = f"column_{position}"
+        names.append(name or (blank if blank not in taken else f"{blank} (blank)"))
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         key = name.casefold()
@@ -438,7 +443,8 @@ def _csv_chunks(
             raise UnreadableFile(f"Line {previous_end + 1} cannot be read: {exc}") from exc
         raise UnreadableFile(
             f"A cell starting on line {previous_end + 1} is larger than "
-            f'{MAX_CELL_BYTES // 1024} KB: probably a quote (") that is never closed.'
+            f"{MAX_CELL_BYTES // 1024} KB, more than a cell of a list can hold: most often "
+            'a quote (") that is never closed, which runs the rest of the file into one cell.'
         ) from exc
     if _unclosed_quote(record):
         raise UnreadableFile(

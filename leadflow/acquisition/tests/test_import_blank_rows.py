@@ -96,3 +96,12 @@ def test_a_stray_nul_in_the_first_rows_is_dropped_not_taken_for_a_binary_file(
     report = run_import(path)
     assert (report["created"], report["rejected"]) == (2, 0)
     assert Contact.objects.get(email="nul1@x.example").first_name == "Anne"
+
+
+@pytest.mark.django_db
+def test_a_blank_header_beside_a_column_named_like_its_stand_in_is_not_a_duplicate(
+    write_list, run_import
+):
+    report = run_import(write_list("Email,,column_2\na@x.example,b,c\n"))
+    assert report["created"] == 1
+    assert Contact.objects.get().attributes == {"column_2": "c", "column_2_blank": "b"}
