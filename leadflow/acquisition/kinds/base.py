@@ -26,6 +26,7 @@ from leadflow.acquisition.models import (
 )
 from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.dates import DateOrders
+from leadflow.acquisition.pipeline.lookup import other_email_owners
 from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
 from leadflow.acquisition.pipeline.rejects import RejectsFile
@@ -379,7 +380,9 @@ def add_names(names: list[str], more: Iterable[str]) -> list[str]:
 def attach_contacts(frame: pl.DataFrame) -> pl.DataFrame:
     """Adds CONTACT_ID from `contact_email` (normalised) or else `contact_external_id`.
 
-    The contacts are looked up in chunks, two queries per 900 distinct values; a row's
+    The contacts are looked up in chunks, two queries per 900 distinct values; an email
+    that is no contact's email is then looked for among the contacts' other emails (one
+    `leadflow dedupe` merged away finds the survivor: lookup.other_email_owners). A row's
     reject reason is then a column expression (see `contact_reason`).
     """
     frame = frame.with_columns(
@@ -395,6 +398,15 @@ def attach_contacts(frame: pl.DataFrame) -> pl.DataFrame:
         found[column] = pl.DataFrame(
             pairs, schema={column: pl.String, f"_by_{key}": pl.Int64}, orient="row"
         )
+    by_email = found["contact_email"]
+    unknown = set(frame["contact_email"].drop_nulls().to_list())
+    held = other_email_owners(list(unknown.difference(by_email["contact_email"].to_list())))
+    found["contact_email"] = pl.concat(
+        [
+            by_email,
+            held.select(pl.col("email").alias("contact_email"), pl.col("id").alias("_by_email")),
+        ]
+    )
     frame = frame.join(found["contact_email"], on="contact_email", how="left").join(
         found["contact_external_id"], on="contact_external_id", how="left"
     )

@@ -151,8 +151,25 @@ def match_existing(frame: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
     (the address reaches the person); the external id, which the other contact keeps, is
     not written but kept as the attribute EXTERNAL_ID_AS_ENTERED, and `clashes` counts
     such rows for the report (EXTERNAL_ID_CLASH).
+
+    An email among a contact's other emails (one `leadflow dedupe` merged away) is that
+    contact's as well, unless it is another contact's email; when several contacts hold
+    it, the lowest id (the oldest) is the one.
     """
     by_email = existing.select(pl.col("email"), pl.col("id").alias("_by_email")).drop_nulls()
+    if "other_emails" in existing.columns:
+        held = (
+            existing.select(
+                pl.col("other_emails").str.json_decode(pl.List(pl.String)).alias("email"),
+                pl.col("id").alias("_by_email"),
+            )
+            .explode("email")
+            .drop_nulls()
+            .join(by_email, on="email", how="anti")
+            .sort("_by_email")
+            .unique("email", keep="first")
+        )
+        by_email = pl.concat([by_email, held])
     by_id = existing.select(pl.col("external_id"), pl.col("id").alias("_by_external_id"))
     frame = frame.join(by_email, on="email", how="left", nulls_equal=False).join(
         by_id.drop_nulls(), on="external_id", how="left", nulls_equal=False
@@ -1099,7 +1116,10 @@ def _current_values(contact: dict) -> dict[str, Any]:
 
 def _plan_emails(values: dict, row: dict, *, update: bool) -> None:
     """An empty email is filled; a different one is kept beside it (merge) or takes its place
-    with the old one kept beside it (update): no address is ever lost."""
+    with the old one kept beside it (update): no address is ever lost. A row that matched by
+    one of the contact's other emails adds nothing under merge (the email stays the email);
+    under update that address becomes the email, the old one takes its place among the
+    others, each address kept once."""
     incoming = [e for e in [row.get("email"), *(row.get(OTHER_EMAILS) or [])] if not _empty(e)]
     email = values["email"]
     if incoming and _empty(email):
