@@ -2,7 +2,8 @@
 
 Strings are compared in bulk with rapidfuzz's `cpdist` (element-wise, all cores); equality is a
 Polars column expression. A `name` field is two comparisons, first and last name; when a
-pair's names match better crossed over (first against last), the crossed scores are used.
+pair's names match better crossed over (first against last), the crossed scores are used, the
+weaker of the two as the first names' (see `_name_levels`).
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, DamerauLevenshtein, JaroWinkler
 
 from leadflow.acquisition.dedupe.blocking import L, R
-from leadflow.acquisition.dedupe.fields import Field
+from leadflow.acquisition.dedupe.fields import PERSONAL_LIKE, Field
 from leadflow.acquisition.dedupe.normalise import column_name
 
 # Level labels, lowest (disagree) first; a level's index is what `score` counts.
@@ -40,17 +41,37 @@ class Comparison:
     # phone, a code, a text field such as the company. Not a name, which many people share,
     # nor a small vocabulary (country, state), which a good share of everyone shares.
     identifies: bool = False
+    # Whether it is one person's own, so that agreeing exactly backs a merge even when the first
+    # names differ: an email address, a birth date, a national id. A household shares a
+    # phone, a street and a postcode; colleagues share a company, its switchboard and its VAT
+    # number.
+    personal: bool = False
+    # Whether it compares first names (of a `name` field, or the `first_name` field).
+    first_name: bool = False
 
 
 def comparisons(fields: list[Field]) -> list[Comparison]:
     out = []
     for field in fields:
         if field.kind == "name":
-            out.append(Comparison(f"{field.name}:first", "text", LEVELS["text"]))
-            out.append(Comparison(f"{field.name}:last", "text", LEVELS["text"]))
+            text = LEVELS["text"]
+            out.append(Comparison(f"{field.name}:first", "text", text, first_name=True))
+            out.append(Comparison(f"{field.name}:last", "text", text))
         else:
             identifies = field.kind != "exact" and field.name not in NAME_FIELDS
-            out.append(Comparison(field.name, field.kind, LEVELS[field.kind], identifies))
+            personal = field.kind == "email" or (
+                field.kind == "code" and PERSONAL_LIKE.search(field.name) is not None
+            )
+            out.append(
+                Comparison(
+                    field.name,
+                    field.kind,
+                    LEVELS[field.kind],
+                    identifies,
+                    personal=identifies and personal,
+                    first_name=field.name == "first_name",
+                )
+            )
     return out
 
 
@@ -140,8 +161,14 @@ def _name_levels(sides: _Sides, field: Field) -> tuple[np.ndarray, np.ndarray]:
         & known_crossed_l
         & (crossed_f + crossed_l > straight_f + straight_l + SWAP_MARGIN)
     )
-    score_f = np.where(swap, crossed_f, straight_f)
-    score_l = np.where(swap, crossed_l, straight_l)
+    # Crossed, the two scores are the given names' and the surnames' agreement, in an order
+    # that depends on which side of the pair has its names swapped: "Smith John" on the left
+    # of "Jane Smith" gives Smith~Smith, John~Jane; on the right, John~Jane, Smith~Smith.
+    # Nothing tells which, so the weaker score counts as the first names': given names tell
+    # the members of a family apart, and different ones must not read "exact" (engine.backed
+    # lets no phone or company merge a pair whose first names differ).
+    score_f = np.where(swap, np.minimum(crossed_f, crossed_l), straight_f)
+    score_l = np.where(swap, np.maximum(crossed_f, crossed_l), straight_l)
     known_f = np.where(swap, known_crossed_f, known_straight_f)
     known_l = np.where(swap, known_crossed_l, known_straight_l)
     out = []

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 
 from leadflow.acquisition.dedupe.blocking import MAX_BLOCK, BlockingStats, L, R, candidate_pairs
-from leadflow.acquisition.dedupe.compare import Comparison, compare_pairs, comparisons
+from leadflow.acquisition.dedupe.compare import UNKNOWN, Comparison, compare_pairs, comparisons
 from leadflow.acquisition.dedupe.fields import Field
 from leadflow.acquisition.dedupe.normalise import prepare
 from leadflow.acquisition.dedupe.score import FittedModel, count_levels, fit, posterior
@@ -69,26 +69,34 @@ def backed(gamma: np.ndarray, plan: list[Comparison]) -> np.ndarray:
     they make a pair: two people of one name live in neighbouring postcodes ("4120" and "4220"
     are one edit apart), and an e-mail address one edit from another ("j.smith1@", "j.smith2@")
     is often someone else's. Data with many typos teach the model that such pairs are mostly
-    duplicates, so the probability alone would merge them; they go to the review queue. A
-    phone backs a pair only if the first names are not "different" (level 0; a missing one
-    is not different).
+    duplicates, so the probability alone would merge them; they go to the review queue.
+
+    When the first names are "different" (level 0; a missing one is not different), the pair
+    may be two people of one household or company, and only a field that is one person's own
+    (`Comparison.personal`) backs it: the same email address, or a birth date or national id
+    while no two known email addresses differ. A phone, a company, a street or a postcode do
+    not: John and Jane Smith of Acme on one line go to the review queue, as the import's
+    matching keeps them apart. (A typed-over first name with the same national id and birth
+    date, as in FEBRL, still merges.)
     """
-    out = np.zeros(gamma.shape[0], dtype=bool)
-    by_phone = np.zeros(gamma.shape[0], dtype=bool)
+    rows = gamma.shape[0]
+    backs, backs_personally = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+    same_email, emails_differ = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+    first_differs = np.zeros(rows, dtype=bool)
     for j, comparison in enumerate(plan):
+        level = gamma[:, j]
+        exact = level == len(comparison.levels) - 1
         if comparison.identifies:
-            exact = gamma[:, j] == len(comparison.levels) - 1
-            if comparison.kind == "phone":
-                by_phone |= exact
-            else:
-                out |= exact
-    # A phone alone does not back a pair whose first names differ: a family line is shared
-    # by people with different names (John and Jane Smith), as the import's matching says.
-    first_differs = np.zeros(gamma.shape[0], dtype=bool)
-    for j, comparison in enumerate(plan):
-        if comparison.name.endswith(":first") or comparison.name == "first_name":
-            first_differs |= gamma[:, j] == 0
-    return out | (by_phone & ~first_differs)
+            backs |= exact
+        if comparison.personal:
+            backs_personally |= exact
+        if comparison.kind == "email":
+            same_email |= exact
+            emails_differ |= (level != UNKNOWN) & ~exact
+        if comparison.first_name:
+            first_differs |= level == 0
+    personally = same_email | (backs_personally & ~emails_differ)
+    return np.where(first_differs, personally, backs)
 
 
 def find_duplicates(

@@ -52,6 +52,10 @@ ATTRIBUTE = re.compile(r"^attr\.([A-Za-z0-9_\-]+)$")
 # Custom attributes that look like identifiers are compared as codes, the rest as text;
 # `attr.NAME:kind` says it explicitly.
 CODE_LIKE = re.compile(r"post|zip|code|birth|dob|date|_id$|^id|number|ssn|vat|iban", re.I)
+# Codes that are one person's own (a birth date, a national id), not a household's (a
+# postcode, a street number) or a company's (a VAT or registration number): see
+# `compare.Comparison.personal`.
+PERSONAL_LIKE = re.compile(r"birth|dob|ssn|soc_sec|social_sec|passport|national", re.I)
 
 
 def parse_fields(spec: str | None) -> list[Field]:

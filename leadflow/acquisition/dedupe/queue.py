@@ -12,6 +12,9 @@
   a pair proposed again has its probability and levels refreshed.
 - A review pair whose contact was merged away in the same run is skipped: the next run
   compares the survivor, which now carries both records' data, afresh.
+- Each merged pair points at one merge (`merge_id`, what undoing the pair undoes): the merge
+  of its contact that is not the survivor. When both were merged away into a third contact,
+  the merge of the one that joined the group through this pair (see `_merged_away`).
 """
 
 from collections import defaultdict
@@ -60,6 +63,7 @@ class Proposal:
     levels: dict[str, str | None]
     outcome: str = ""
     survivor: int | None = None
+    merged_away: int | None = None  # whose merge this pair points at (see _merged_away)
     merge_id: int | None = None
     candidate_id: int | None = None
 
@@ -125,6 +129,37 @@ def _groups(pairs: list[Proposal]) -> dict[int, set[int]]:
     return members
 
 
+def _merged_away(survivor: int, merged_in_order: list[int], pairs: list[Proposal]) -> None:
+    """Set each of a group's pairs' `merged_away`: the contact whose merge the pair points at.
+
+    A pair with the survivor points at its other contact. A pair of two contacts merged away
+    points at the one that joined the group through it: the one farther from the survivor
+    along the group's pairs (the nearer one had joined already). Every contact merged away
+    is then some pair's (the pair to the neighbour that brought it in), so each merge has a
+    pair that shows and undoes it, and the merges the pairs name are the merges made. On a
+    tie, the contact merged later: its merge is the one after which the two were one contact.
+    """
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    for p in pairs:
+        neighbours[p.a].append(p.b)
+        neighbours[p.b].append(p.a)
+    distance, frontier = {survivor: 0}, [survivor]
+    while frontier:  # breadth first from the survivor
+        following = []
+        for x in frontier:
+            for y in neighbours[x]:
+                if y not in distance:
+                    distance[y] = distance[x] + 1
+                    following.append(y)
+        frontier = following
+    position = {x: k for k, x in enumerate(merged_in_order)}
+    for p in pairs:
+        if survivor in (p.a, p.b):
+            p.merged_away = p.b if p.a == survivor else p.a
+        else:
+            p.merged_away = max((p.a, p.b), key=lambda x: (distance[x], position[x]))
+
+
 def plan_proposals(proposals: list[Proposal]) -> Plan:
     """Decide each proposal's outcome without writing anything (what --dry-run prints)."""
     known = _known_decisions()
@@ -141,24 +176,29 @@ def plan_proposals(proposals: list[Proposal]) -> Plan:
             dismissed.add((p.a, p.b))
         p.candidate_id = known.get((p.a, p.b), (None, None))[0]
     sure = [p for p in proposals if p.action == MERGE and not p.outcome]
+    order = _creation_order(sorted({x for p in sure for x in (p.a, p.b)}))
+    # A contact deleted since the run read it links nobody: its pairs are skipped (below).
+    sure = [p for p in sure if p.a in order and p.b in order]
     groups = _groups(sure)
     member_of = {x: r for r, members in groups.items() for x in members}
     # A group holding a pair a person said is no duplicate is left to a person.
     tied = {
         member_of[a] for a, b in dismissed if a in member_of and member_of.get(b) == member_of[a]
     }
-    order = _creation_order(sorted(member_of))
+    pairs_of: dict[int, list[Proposal]] = defaultdict(list)
+    for p in sure:
+        pairs_of[member_of[p.a]].append(p)
     plan = Plan(proposals)
     survivor_of: dict[int, int] = {}  # every member of a group to merge -> its survivor
     for group_root, members in groups.items():
-        alive = [x for x in members if x in order]  # a contact deleted since the run read it
-        if group_root in tied or len(alive) < 2:
+        if group_root in tied:
             continue
-        survivor = min(alive, key=order.__getitem__)
-        others = [x for x in alive if x != survivor]
+        survivor = min(members, key=order.__getitem__)
+        others = [x for x in members if x != survivor]
         plan.groups[survivor] = sorted(others, key=lambda x: (order[x][2], x))
-        plan.updated_at.update({x: order[x][2] for x in alive})
-        survivor_of.update(dict.fromkeys(alive, survivor))
+        plan.updated_at.update({x: order[x][2] for x in members})
+        survivor_of.update(dict.fromkeys(members, survivor))
+        _merged_away(survivor, plan.groups[survivor], pairs_of[group_root])
     absorbed = {x for x, survivor in survivor_of.items() if x != survivor}
     for p in proposals:
         if p.outcome:
@@ -232,7 +272,7 @@ def record_proposals(
     if not auto_merge:
         for p in plan.proposals:  # every pair goes to a person
             if p.outcome != DISMISSED_BEFORE:
-                p.outcome, p.survivor = QUEUED, None
+                p.outcome, p.survivor, p.merged_away = QUEUED, None, None
         plan.groups = {}
     merges = _merge_groups(plan, actor=actor, fields=list(fields), progress=progress)
     now = timezone.now()
@@ -240,8 +280,7 @@ def record_proposals(
     seen: list[DuplicateCandidate] = []
     for p in plan.proposals:
         if p.outcome == MERGED:
-            merged_away = p.b if p.survivor == p.a else p.a
-            p.merge_id = merges.get(merged_away)
+            p.merge_id = merges.get(p.merged_away)
             if p.merge_id is None:
                 p.outcome = SKIPPED
                 continue
@@ -335,10 +374,22 @@ def dismiss_candidate(candidate: DuplicateCandidate, *, actor: User | None) -> D
 @transaction.atomic
 def undo_recorded_merge(merge: ContactMerge, *, actor: User | None) -> ContactMerge:
     """Undo a merge (any source) and mark its pairs as not duplicates, so that the next
-    dedupe run does not merge them straight back."""
+    dedupe run does not merge them straight back.
+
+    Its pairs are the ones that point at it and the two contacts themselves: in a group, the
+    contact may have been merged into the survivor through a third one (B~C and C~A merge B
+    into A), and without a dismissed A~B the next run would compare them afresh.
+    """
     merge = undo_merge(merge, actor=actor)
-    DuplicateCandidate.objects.filter(merge=merge).update(
-        status=CandidateStatus.DISMISSED, decided_by=actor, decided_at=timezone.now()
+    now = timezone.now()
+    decided = {"status": CandidateStatus.DISMISSED, "decided_by": actor, "decided_at": now}
+    DuplicateCandidate.objects.filter(merge=merge).update(**decided)
+    a, b = sorted((merge.survivor_id, merge.duplicate_id))
+    DuplicateCandidate.objects.update_or_create(
+        contact_a_id=a,
+        contact_b_id=b,
+        defaults=decided,
+        create_defaults={**decided, "probability": merge.probability or 0.0, "merge": merge},
     )
     return merge
 
