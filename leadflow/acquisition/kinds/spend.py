@@ -90,9 +90,12 @@ def run(job_run: ImportRun) -> None:
         header_currency = currency_in_header(amount_header)
         for raw, rows in reader:
             run.chunk(reader, raw, _normalise(rows, job_run.options, header_currency, reader.dates))
-    report.details["amount_by_currency"] = {
-        currency: str(money(Decimal(cents) / 100)) for currency, cents in sorted(run.cents.items())
-    }
+    for name, counted in (
+        ("amount_by_currency", run.cents),
+        ("revised_amount_by_currency", run.revised_cents),
+    ):
+        amounts = sorted(counted.items())
+        report.details[name] = {c: str(money(Decimal(cents) / 100)) for c, cents in amounts}
 
 
 class SpendRun:
@@ -103,7 +106,8 @@ class SpendRun:
         self.job_run = job_run
         self.seen = FirstSeen()
         self.booked: set[int] = set()
-        self.cents: Counter[str] = Counter()
+        self.cents: Counter[str] = Counter()  # of new spend rows
+        self.revised_cents: Counter[str] = Counter()  # what revised rows now say
 
     def chunk(self, reader: MappedChunks, raw: pl.DataFrame, rows: pl.DataFrame) -> None:
         options, report = self.job_run.options, self.job_run.report
@@ -148,6 +152,9 @@ class SpendRun:
         report.updated += changed.height
         report.skipped_in_database += usable.height - new.height - changed.height
         self.cents.update(dict(new.group_by("currency").agg(pl.col(CENTS).sum()).rows()))
+        self.revised_cents.update(
+            dict(changed.group_by("currency").agg(pl.col(CENTS).sum()).rows())
+        )
         if options.dry_run:
             _plan_names(new, report)
             return

@@ -725,6 +725,8 @@ def test_update_revises_the_amount_of_a_day_the_platform_revised(write_list, run
     assert (report["created"], report["updated"], report["skipped_in_database"]) == (1, 1, 1)
     amounts = Spend.objects.order_by("spent_on").values_list("amount", flat=True)
     assert list(amounts) == [Decimal("10"), Decimal("25.50"), Decimal("30")]
+    assert report["details"]["amount_by_currency"] == {"USD": "30.00"}  # the new day
+    assert report["details"]["revised_amount_by_currency"] == {"USD": "25.50"}
 
 
 @pytest.mark.django_db
