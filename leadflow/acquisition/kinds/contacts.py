@@ -99,6 +99,7 @@ class Targets:
     channels: dict[str, Channel] = field(default_factory=dict)  # by casefolded name
     campaigns: dict[str, Campaign] = field(default_factory=dict)  # by casefolded name
     company_ids: dict[str, int] = field(default_factory=dict)  # by upper-cased name
+    company_keys: load.StoredCompanyKeys = field(default_factory=load.StoredCompanyKeys)
 
 
 @dataclass
@@ -334,7 +335,7 @@ def _add_companies(state: ContactsRun, names: set[str]) -> None:
     names = {n for n in names if n.upper() not in targets.company_ids}
     if not names:
         return
-    found, created = load.ensure_companies(names)
+    found, created = load.ensure_companies(names, targets.company_keys)
     targets.company_ids.update(found)
     state.job_run.report.companies_created += created
 

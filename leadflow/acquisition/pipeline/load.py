@@ -160,25 +160,34 @@ def _by_upper_name(uppers: list[str]) -> dict[str, int]:
 STORED_COMPANIES_AT_ONCE = 200_000
 
 
-def _stored_by_key(keys: set[str]) -> dict[str, list[tuple[int, str]]] | None:
-    """(id, legal form) of the stored companies with one of these keys, oldest first; None
-    when there are too many companies to read."""
-    if not keys:
-        return {}
-    if Company.objects.count() > STORED_COMPANIES_AT_ONCE:
-        return None
-    stored = pl.DataFrame(
-        list(Company.objects.order_by("pk").values_list("pk", "name")),
-        schema={"pk": pl.Int64, "name": pl.String},
-        orient="row",
-    )
-    stored = stored.with_columns(
-        pl.coalesce(company_key(pl.col("name")), pl.col("name")).alias("key")
-    ).filter(pl.col("key").is_in(sorted(keys)))
-    found: dict[str, list[tuple[int, str]]] = {}
-    for pk, name, key in stored.iter_rows():
-        found.setdefault(key, []).append((pk, legal_form(name)))
-    return found
+class StoredCompanyKeys:
+    """The stored companies by `match.company_key`, (id, legal form) each, oldest first:
+    read once for an import (at most STORED_COMPANIES_AT_ONCE of them), then kept up to date
+    with the companies it creates, so a chunk does not read them all again."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, list[tuple[int, str]]] | None = None
+        self._too_many = False
+
+    def of(self, keys: set[str]) -> dict[str, list[tuple[int, str]]] | None:
+        """The stored companies of these keys; None when there are too many to read."""
+        if self._too_many or not keys:
+            return None if self._too_many else {}
+        if self._by_key is None:
+            if Company.objects.count() > STORED_COMPANIES_AT_ONCE:
+                self._too_many = True
+                return None
+            self._by_key = {}
+            stored = list(Company.objects.order_by("pk").values_list("pk", "name"))
+            names = [name for _, name in stored]
+            for (pk, name), key in zip(stored, _company_keys(names).values(), strict=True):
+                self._by_key.setdefault(key, []).append((pk, legal_form(name)))
+        return {key: self._by_key[key] for key in keys if key in self._by_key}
+
+    def add(self, pk: int, name: str) -> None:
+        if self._by_key is not None:
+            key = next(iter(_company_keys([name]).values()))
+            self._by_key.setdefault(key, []).append((pk, legal_form(name)))
 
 
 def _stored_company(form: str, stored: list[tuple[int, str]]) -> int | None:
@@ -195,14 +204,15 @@ def _stored_company(form: str, stored: list[tuple[int, str]]) -> int | None:
     return plain[0] if form and plain else None
 
 
-def find_companies(uppers: list[str]) -> dict[str, int]:
+def find_companies(uppers: list[str], stored: StoredCompanyKeys | None = None) -> dict[str, int]:
     """The stored company of each upper-cased name that has one (see ensure_companies):
     by name in any case, else by key and legal form (`_stored_company`), else, with too
-    many companies to read, by the name without its form."""
+    many companies to read, by the name without its form. `stored` keeps the companies'
+    keys from one call to the next."""
     ids = _by_upper_name(uppers)
     missing = sorted(u for u in uppers if u not in ids)
     keys = _company_keys(missing)
-    stored = _stored_by_key(set(keys.values()))
+    stored = (stored or StoredCompanyKeys()).of(set(keys.values()))
     if stored is None:  # too many to read: the stored name without its form, at least
         plain_names = {u: without_legal_form(u) for u in missing}
         plain = _by_upper_name(sorted({p for u, p in plain_names.items() if p != u}))
@@ -215,7 +225,9 @@ def find_companies(uppers: list[str]) -> dict[str, int]:
     return ids
 
 
-def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
+def ensure_companies(
+    names: set[str], stored: StoredCompanyKeys | None = None
+) -> tuple[dict[str, int], int]:
     """Company ids by upper-cased name, the missing companies created; and how many were.
 
     A name is the company of that name (any case); failing that, the company named without
@@ -226,10 +238,10 @@ def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
     companies are compared by that key too (`_stored_company`), so "Acme Inc" finds "Acme
     Inc.", "Acme" finds the one "Acme Inc." we have, "Societe Acme" finds "Société Acme";
     up to STORED_COMPANIES_AT_ONCE stored companies, beyond which only the look-ups by name
-    and without the form run.
+    and without the form run. `stored` (one per import) keeps the keys between calls.
     """
     wanted = {n.upper(): n for n in names}
-    ids = find_companies(list(wanted))
+    ids = find_companies(list(wanted), stored)
     by_key: dict[str, list[str]] = {}
     for upper, key in _company_keys(sorted(u for u in wanted if u not in ids)).items():
         by_key.setdefault(key, []).append(upper)
@@ -243,6 +255,8 @@ def ensure_companies(names: set[str]) -> tuple[dict[str, int], int]:
     Company.objects.bulk_create([company for _, company in new], batch_size=BATCH_SIZE)
     for uppers, company in new:
         ids.update(dict.fromkeys(uppers, company.pk))
+        if stored is not None:
+            stored.add(company.pk, company.name)
     return ids, len(new)
 
 

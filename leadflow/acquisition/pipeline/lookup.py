@@ -21,7 +21,7 @@ from django.db import connection
 
 from leadflow.acquisition.dedupe.normalise import clean_text
 from leadflow.acquisition.pipeline.batches import chunks
-from leadflow.acquisition.pipeline.match import CANDIDATE_SCHEMA, MAX_NAME_BLOCK
+from leadflow.acquisition.pipeline.match import CANDIDATE_SCHEMA, MAX_NAME_BLOCK, block_initial
 from leadflow.contacts.models import Company, Contact
 
 CHUNK = 50_000
@@ -215,10 +215,8 @@ def by_names(
         schema={"id": pl.Int64, "first_name": pl.String, "last_name": pl.String},
         orient="row",
     )
-    first = clean_text(pl.col("first_name"))
-    light = light.with_columns(
-        clean_text(pl.col("last_name")).alias("_last"), first.str.head(1).alias("_initial")
-    )
+    first, last = clean_text(pl.col("first_name")), clean_text(pl.col("last_name"))
+    light = light.with_columns(last.alias("_last"), block_initial(first, last).alias("_initial"))
     blocks = names.select("_last", "_initial").unique()
     inside = light.join(blocks, on=["_last", "_initial"], how="semi", nulls_equal=True)
     # A block over the cap is not compared (match.NAME_TOO_COMMON): one row past the cap is

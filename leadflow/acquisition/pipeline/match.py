@@ -106,6 +106,7 @@ PHONE_AMBIGUOUS = "phone shared by several contacts (not matched by phone)"
 NAME_AMBIGUOUS = "name matches several contacts (not matched by name)"
 NAME_TOO_COMMON = "name too common to match (not matched by name)"
 EXTERNAL_ID_AS_ENTERED = "external_id_as_entered"
+EXTERNAL_ID_CLASHED = "_external_id_clashed"  # match_existing's flag, for `clashes`
 EXTERNAL_ID_CLASH = (
     "external id of another contact (matched by email; the id kept as attribute "
     f"{EXTERNAL_ID_AS_ENTERED})"
@@ -193,12 +194,13 @@ def match_existing(frame: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
         how.alias(MATCHED_BY),
         pl.when(clash).then(None).otherwise(pl.col("external_id")).alias("external_id"),
         kept.alias(as_entered),
+        clash.fill_null(False).alias(EXTERNAL_ID_CLASHED),
     ).drop("_by_email", "_by_external_id")
 
 
 def clashes(frame: pl.DataFrame) -> int:
     """Rows of a `match_existing` frame whose external id was another contact's."""
-    return int(frame[ATTR_PREFIX + EXTERNAL_ID_AS_ENTERED].is_not_null().sum())
+    return int(frame[EXTERNAL_ID_CLASHED].sum())
 
 
 # --- keys and scores shared by in-file and database matching --------------------------------
@@ -236,12 +238,19 @@ def _location_exprs(get: Callable[[str], pl.Expr | None]) -> list[pl.Expr]:
     return out
 
 
+def block_initial(first_key: pl.Expr, last_key: pl.Expr) -> pl.Expr:
+    """The second half of a name block: the first initial, or without a last name the
+    whole first name, so that a one-word "Celine" is looked for among the Celines, not
+    among every first name with a C (which a block's cap would cut)."""
+    return pl.when(last_key.is_null()).then(first_key).otherwise(first_key.str.head(1))
+
+
 def _name_exprs(first: pl.Expr, last: pl.Expr) -> list[pl.Expr]:
     first_key, last_key = clean_text(first), clean_text(last)
     return [
         first_key.alias("_first"),
         last_key.alias("_last"),
-        first_key.str.head(1).alias("_initial"),
+        block_initial(first_key, last_key).alias("_initial"),
     ]
 
 
@@ -258,11 +267,9 @@ def _cleaned_by_value(
 
 def block_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with _first, _last and _initial: the name keys, cheap enough for every row."""
-    first = _cleaned_by_value(frame, "first_name")
+    first, last = _cleaned_by_value(frame, "first_name"), _cleaned_by_value(frame, "last_name")
     return frame.with_columns(
-        first.alias("_first"),
-        _cleaned_by_value(frame, "last_name").alias("_last"),
-        first.str.head(1).alias("_initial"),
+        first.alias("_first"), last.alias("_last"), block_initial(first, last).alias("_initial")
     )
 
 

@@ -383,21 +383,25 @@ def normalise_emails(raw: pl.Expr) -> pl.Expr:
     return value.str.strip_chars_end(".").str.to_lowercase()  # "ann@x.com." is a typo
 
 
-def _mc_names(names: pl.Series) -> pl.Series:
+def _mc_names(names: pl.Series, typed: pl.Series) -> pl.Series:
     """ "Mcdonald", as title-casing leaves "MCDONALD", is "McDonald": each distinct such
-    name once (the capital after Mc cannot be written as a column expression)."""
+    name once (the capital after Mc cannot be written as a column expression). Only where
+    `typed` (the cell as typed) was all in one case: "Mcebisi" typed so stays."""
     spoilt = names.filter(names.str.contains(r"\bMc[a-z]")).unique()
     if spoilt.is_empty():
         return names
     mended = [re.sub(r"\bMc([a-z])", lambda m: "Mc" + m[1].upper(), n) for n in spoilt]
-    return names.replace(spoilt, pl.Series(mended, dtype=pl.String))
+    fixed = names.replace(spoilt, pl.Series(mended, dtype=pl.String))
+    one_case = (typed == typed.str.to_uppercase()) | (typed == typed.str.to_lowercase())
+    return pl.select(pl.when(one_case).then(fixed).otherwise(names)).to_series().alias(names.name)
 
 
 def _internationalised_domains(emails: pl.Series) -> list[pl.Series]:
     """The email column, and EMAIL_ASCII, as `_domain_forms` gives them: each distinct
-    address at a non-ASCII domain once, the rest as they are (a Python call only for the
+    address at an internationalised domain once, the rest as they are (a Python call only for the
     few that need it)."""
-    foreign = emails.filter(emails.str.contains(r"@.*[^\x00-\x7f]")).unique()
+    # "xn--" too: the ASCII form typed is stored in Unicode, as a form stores it.
+    foreign = emails.filter(emails.str.contains(r"@.*(?:[^\x00-\x7f]|xn--)")).unique()
     if foreign.is_empty():
         return [emails, emails.alias(EMAIL_ASCII)]
     stored, in_ascii = zip(*(_domain_forms(e) for e in foreign), strict=True)
@@ -417,7 +421,7 @@ def _extension(frame: pl.DataFrame, raw: pl.Expr) -> pl.Expr:
     column = ATTR_PREFIX + PHONE_EXTENSION
     found = pl.when(pl.col("phone").is_not_null()).then(raw.str.extract(_EXTENSION, 1))
     if column in frame.columns:
-        found = pl.coalesce(pl.col(column).cast(pl.String), found)
+        found = pl.coalesce(blank_to_null(pl.col(column).cast(pl.String)), found)
     return found.alias(column)
 
 
@@ -449,6 +453,7 @@ def normalise_contacts(
     country = normalise_countries(raw["country"])
     phones = normalise_phones(raw["phone"], region=region, countries=country)
     read = dates.read_all(frame, ["created_at", "updated_at"])
+    typed = frame.select("first_name", "last_name")
     frame = frame.with_columns(
         normalise_emails(pl.col("email")).alias("email"),
         *[_cased(c) for c in NAME_FIELDS],
@@ -464,7 +469,7 @@ def normalise_contacts(
     )
     return frame.with_columns(
         *_internationalised_domains(frame["email"]),
-        *[_mc_names(frame[c]) for c in ("first_name", "last_name")],
+        *[_mc_names(frame[c], typed[c]) for c in ("first_name", "last_name")],
         _kept_as_entered(frame, PHONE_AS_ENTERED, pl.lit(raw["phone"]), PHONE_INVALID),
         _extension(frame, pl.lit(raw["phone"])),
         _kept_as_entered(frame, COUNTRY_AS_ENTERED, pl.lit(raw["country"]), COUNTRY_UNKNOWN),

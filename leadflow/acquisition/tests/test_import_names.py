@@ -151,3 +151,20 @@ def test_a_companies_list_finds_a_company_by_key_and_legal_form(write_list, run_
     assert initech.domain == "initech.es"
     assert Company.objects.count() == 2  # Inc is another legal form: another company
     assert report["created"] == 1
+
+
+@pytest.mark.django_db
+def test_a_company_an_earlier_chunk_created_is_found_by_its_key(
+    write_list, run_import, monkeypatch
+):
+    from leadflow.acquisition.pipeline import read
+    from leadflow.contacts.models import Company
+
+    monkeypatch.setattr(read, "CHUNK_ROWS", 1)
+    Company.objects.create(name="Globex")  # so the keys are read before the first chunk's
+    text = "Email,Company\na@x.com,Acme Inc.\nb@x.com,ACME INC\nc@x.com,Société Acme\nd@x.com,Societe Acme\n"
+    report = run_import(write_list(text))
+    assert report["companies_created"] == 2
+    assert sorted(Company.objects.values_list("name", flat=True)) == [
+        "Acme Inc.", "Globex", "Société Acme",
+    ]  # fmt: skip

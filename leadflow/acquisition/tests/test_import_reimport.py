@@ -124,3 +124,32 @@ def test_a_last_name_at_an_address_is_not_the_person_with_a_first_name_there(
     report = run_import(write_list(text), "--allow-no-email")
     assert (report["created"], report["skipped_in_file"]) == (1, 1)  # folded, not into John
     assert Contact.objects.filter(last_name="Smith", first_name="").count() == 1
+
+
+def test_a_one_word_name_is_found_among_many_of_its_initial(write_list, run_import, monkeypatch):
+    from leadflow.acquisition.pipeline import lookup
+
+    # Many names in a chunk: all contacts without email are read, then blocked.
+    monkeypatch.setattr(lookup, "LOOKUP_AT_ONCE", 1)
+    Contact.objects.bulk_create(
+        [Contact(first_name=f"Carl{n:03}", last_name="") for n in range(250)]
+    )
+    celine = Contact.objects.create(first_name="Celine", last_name="")
+    rows = "".join(f",Okafor{n}\n" for n in range(5))
+    report = run_import(write_list("First Name,Last Name\nCeline,\n" + rows), "--allow-no-email")
+    assert report["created"] == 5
+    assert Contact.objects.filter(first_name="Celine").get() == celine
+
+
+def test_a_files_own_empty_columns_do_not_make_warnings_or_lose_an_extension(
+    write_list, run_import
+):
+    text = (
+        "Email,External ID,External ID As Entered,Phone,Phone Extension\n"
+        "a@x.com,A1,,212 555 0100 ext. 23,\n"
+        "b@x.com,B1,,,\n"
+    )
+    report = run_import(write_list(text))
+    assert report["created"] == 2
+    assert not any(w.startswith("external id of another") for w in report["warnings"])
+    assert Contact.objects.get(email="a@x.com").attributes["phone_extension"] == "23"
