@@ -162,7 +162,10 @@ def test_a_company_an_earlier_chunk_created_is_found_by_its_key(
 
     monkeypatch.setattr(read, "CHUNK_ROWS", 1)
     Company.objects.create(name="Globex")  # so the keys are read before the first chunk's
-    text = "Email,Company\na@x.com,Acme Inc.\nb@x.com,ACME INC\nc@x.com,Société Acme\nd@x.com,Societe Acme\n"
+    text = (
+        "Email,Company\na@x.com,Acme Inc.\nb@x.com,ACME INC\n"
+        "c@x.com,Société Acme\nd@x.com,Societe Acme\n"
+    )
     report = run_import(write_list(text))
     assert report["companies_created"] == 2
     assert sorted(Company.objects.values_list("name", flat=True)) == [
