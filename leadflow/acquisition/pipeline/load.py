@@ -184,10 +184,15 @@ class StoredCompanyKeys:
                 self._by_key.setdefault(key, []).append((pk, legal_form(name)))
         return {key: self._by_key[key] for key in keys if key in self._by_key}
 
-    def add(self, pk: int, name: str) -> None:
-        if self._by_key is not None:
-            key = next(iter(_company_keys([name]).values()))
-            self._by_key.setdefault(key, []).append((pk, legal_form(name)))
+    def add(self, companies: list[Company]) -> None:
+        """Companies just created (keyed in one pass: a frame per name costs more than
+        the whole list)."""
+        if self._by_key is None or not companies:
+            return
+        keys = _company_keys([company.name for company in companies])
+        for company in companies:
+            entry = (company.pk, legal_form(company.name))
+            self._by_key.setdefault(keys[company.name], []).append(entry)
 
 
 def _stored_company(form: str, stored: list[tuple[int, str]]) -> int | None:
@@ -255,8 +260,8 @@ def ensure_companies(
     Company.objects.bulk_create([company for _, company in new], batch_size=BATCH_SIZE)
     for uppers, company in new:
         ids.update(dict.fromkeys(uppers, company.pk))
-        if stored is not None:
-            stored.add(company.pk, company.name)
+    if stored is not None:
+        stored.add([company for _, company in new])
     return ids, len(new)
 
 

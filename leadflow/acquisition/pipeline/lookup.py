@@ -1,12 +1,12 @@
 """The existing contacts an import's rows may be: read from the database in chunks.
 
 Every read returns a frame in match.CANDIDATE_SCHEMA. A chunk's values are bound as one
-parameter, an array on PostgreSQL (`= ANY(%s)`) or a JSON list on SQLite (`IN (SELECT value
-FROM json_each(%s))`), so a statement has one parameter, not thousands, and a 100,000-row
-file needs a handful of queries. Reads by name are in two steps: first only ids and names
-of the contacts with one of the file's last names (as written or upper-cased: both have an
-index), kept when their cleaned last name and first initial form one of the file's blocks;
-then the full rows of those ids.
+parameter, an array on PostgreSQL (`= ANY(%s)`; strings sent as one array literal) or a
+JSON list on SQLite (`IN (SELECT value FROM json_each(%s))`), so a statement has one
+parameter, not thousands, and a 100,000-row file needs a handful of queries. Reads by
+name are in two steps: first only ids and names of the contacts with one of the file's
+last names (as written or upper-cased: both have an index), kept when their cleaned last
+name and first initial form one of the file's blocks; then the full rows of those ids.
 
 An address may also be one of a contact's other emails (an address `leadflow dedupe` or an
 import merged into it): `other_email_owners` finds those contacts, for contact imports
@@ -108,7 +108,21 @@ def _postgresql() -> bool:
 
 
 def _bind(chunk: list) -> object:
-    return chunk if _postgresql() else json.dumps(chunk)
+    if not _postgresql():
+        return json.dumps(chunk)
+    if chunk and isinstance(chunk[0], str):
+        return text_array(chunk)
+    return chunk
+
+
+def text_array(values: list[str]) -> str:
+    """PostgreSQL's literal of a text array, every element quoted, built in one vectorised
+    pass: psycopg adapts a list of strings one by one in Python, about 1 s for the 100,000
+    addresses of a chunk; the literal takes a few milliseconds. The server reads it as the
+    array the statement expects (`= ANY(%s)`)."""
+    quoted = pl.Series(values, dtype=pl.String).str.replace_all("\\", "\\\\", literal=True)
+    quoted = quoted.str.replace_all('"', '\\"', literal=True)
+    return "{" + ('"' + quoted + '"').str.join(",").item() + "}"
 
 
 def _when(value) -> datetime | None:

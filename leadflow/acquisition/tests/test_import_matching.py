@@ -487,6 +487,18 @@ def test_the_database_lookup_finds_contacts_by_phone_and_name_block():
 
 
 @pytest.mark.django_db
+def test_the_database_lookup_finds_values_with_quotes_commas_and_backslashes():
+    # On PostgreSQL the values go as one array literal (lookup.text_array): its quoting
+    # must bring every one of them back as written.
+    awkward = ['a"b', "c,d", "{e}", "NULL", "f\\g", 'h\\"i', " j ", "o'k", "é"]
+    contacts = {value: ContactFactory(external_id=value) for value in awkward}
+    found = db_lookup.by_keys(emails=[], external_ids=[*awkward, "nobody"])
+    assert dict(found.select("external_id", "id").iter_rows()) == {
+        value: contact.pk for value, contact in contacts.items()
+    }
+
+
+@pytest.mark.django_db
 def test_the_database_lookup_reads_every_candidate_column():
     acme = CompanyFactory(name="Acme")
     ann = ContactFactory(
