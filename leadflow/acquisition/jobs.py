@@ -803,7 +803,9 @@ def _restore_changes(job: ImportJob, actor: User | None, result: UndoResult) -> 
             attname = FIELD_ALIASES.get(name, name)
             if not hasattr(contact, attname):
                 continue
-            written = (change.written or {}).get(name)
+            field_ = Contact._meta.get_field(attname)
+            written = _field_value(field_, (change.written or {}).get(name))
+            before = _field_value(field_, before)  # a date kept as JSON text, as a date
             current = getattr(contact, attname)
             if name == "attributes":
                 value, newer = _restore_attributes(current or {}, before or {}, written or {})

@@ -21,6 +21,8 @@ contact moves on the lifecycle as the deal did: to opportunity when the deal was
 (from subscriber, lead, MQL or SQL) and to customer when it was won, each with its
 StageChange (source "deal import") and STAGE_CHANGED activity dated then, in bulk, without
 a service call or an event per row: importing history does not send webhooks or rescore.
+A contact younger than its first deal is dated back to it, with the change that opened its
+history (`_date_back`), so the history reads in order.
 (`sales.services` itself does not change a contact's stage on a win yet; this follows the
 lifecycle that `leadflow demo` writes.)
 
@@ -79,6 +81,8 @@ from leadflow.sales.models import Deal
 KIND = "deals"
 BATCH_SIZE = 1000
 SOURCE = "deal import"
+# Reported: contacts whose creation (and first stage) moved back to their first deal's date.
+DATED_BACK = "contacts dated back to their first deal"
 WON, LOST, QUALIFICATION = "won", "lost", "qualification"
 PIPELINE = ("qualification", "discovery", "proposal", "negotiation")
 BEFORE_OPPORTUNITY = (
@@ -571,7 +575,11 @@ def _stage_moves(new: pl.DataFrame, *, write: bool, job_id: int | None) -> dict[
     was created (from subscriber, lead, MQL or SQL), to customer when the first was won, or
     back where it was when every one of them was lost (as `leadflow demo` does); then one
     bulk write of each kind."""
-    moves = {"contacts made opportunities": 0, "contacts made customers": 0}
+    moves = {
+        "contacts made opportunities": 0,
+        "contacts made customers": 0,
+        DATED_BACK: 0,
+    }
     if new.is_empty():
         return moves
     per_contact = new.group_by(CONTACT_ID).agg(
@@ -583,9 +591,17 @@ def _stage_moves(new: pl.DataFrame, *, write: bool, job_id: int | None) -> dict[
         pl.col("name").sort_by("won_at", nulls_last=True).first().alias("won_deal"),
         pl.col("name").sort_by("lost_at", nulls_last=True).last().alias("lost_deal"),
     )
-    stages = {}
+    stages, created = {}, {}
     for chunk in chunks(per_contact[CONTACT_ID].to_list()):
-        stages.update(Contact.objects.filter(pk__in=chunk).values_list("pk", "lifecycle_stage"))
+        found = Contact.objects.filter(pk__in=chunk)
+        for pk, stage, created_at in found.values_list("pk", "lifecycle_stage", "created_at"):
+            stages[pk], created[pk] = stage, created_at
+    dated_back = {
+        pk: opened
+        for pk, opened in per_contact.select(CONTACT_ID, "opened").iter_rows()
+        if opened is not None and opened < created[pk]
+    }
+    moves[DATED_BACK] = len(dated_back)
     now = timezone.now()
     changes: list[tuple[int, str, str, datetime, str]] = []
     final: dict[int, str] = {}
@@ -607,6 +623,7 @@ def _stage_moves(new: pl.DataFrame, *, write: bool, job_id: int | None) -> dict[
             final[pk] = LifecycleStage.CUSTOMER
             moves["contacts made customers"] += 1
     if write:
+        _date_back(dated_back, created, job_id)
         _write_stage_moves(changes, final, job_id, now)
         record_contact_updates(
             job_id,
@@ -617,6 +634,35 @@ def _stage_moves(new: pl.DataFrame, *, write: bool, job_id: int | None) -> dict[
             ],
         )
     return moves
+
+
+def _date_back(opened: dict[int, datetime], created: dict[int, datetime], job_id) -> None:
+    """Contacts whose first deal is older than they are (a list imported today, its CRM's
+    deals from 2024): each is dated back to its first deal, and so is the change that
+    opened its history (from no stage), so the history reads in order and the time from
+    lead to customer is the real one. Both are recorded for undo to put back."""
+    firsts: list[StageChange] = []
+    for batch in chunks(list(opened)):
+        found = StageChange.objects.filter(contact_id__in=batch, from_stage="")
+        firsts += [
+            c
+            for c in found.only("pk", "contact_id", "changed_at")
+            if opened[c.contact_id] < c.changed_at
+        ]
+    before = {change.pk: change.changed_at for change in firsts}
+    for change in firsts:
+        change.changed_at = opened[change.contact_id]
+    contacts = [Contact(pk=pk, created_at=at) for pk, at in opened.items()]
+    Contact.objects.bulk_update(contacts, ["created_at"], batch_size=BATCH_SIZE)
+    StageChange.objects.bulk_update(firsts, ["changed_at"], batch_size=BATCH_SIZE)
+    record_contact_updates(
+        job_id, [(pk, {"created_at": created[pk]}, {"created_at": at}) for pk, at in opened.items()]
+    )
+    record_updated(
+        job_id,
+        StageChange,
+        [(c.pk, {"changed_at": before[c.pk]}, {"changed_at": c.changed_at}) for c in firsts],
+    )
 
 
 def _write_stage_moves(changes, final: dict[int, str], job_id: int, now) -> None:

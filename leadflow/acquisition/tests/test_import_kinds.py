@@ -612,6 +612,7 @@ def test_deals_come_in_with_their_real_dates_and_move_the_lifecycle(
         "updated deals lost": 0,
         "contacts made opportunities": 2,
         "contacts made customers": 1,
+        "contacts dated back to their first deal": 2,  # both made today, their deals 2023
     }
 
     won = Deal.objects.get(name="Starter plan")

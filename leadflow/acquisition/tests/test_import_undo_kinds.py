@@ -221,3 +221,54 @@ def test_a_dry_run_records_nothing_to_undo(write_list, run_kind):
     run_kind(write_list("name,domain\nAcme,acme.com\n"), "companies", "--dry-run")
     assert not ImportJob.objects.exists()
     assert not Contact.objects.exists()
+
+
+def test_deals_older_than_their_contact_date_it_back_and_undo_puts_the_date_back(
+    write_list, run_kind
+):
+    # A list imported today, then the old CRM's deals from 2023: the contact was a lead then.
+    run_kind(write_list("email,first_name\nann@example.com,Ann\n"), "contacts")
+    ann = Contact.objects.get(email="ann@example.com")
+    imported_at = ann.created_at
+    first = StageChange.objects.get(contact=ann)
+    assert (first.from_stage, first.changed_at) == ("", imported_at)
+
+    report = run_kind(
+        write_list(
+            "email,name,amount,stage,created_at,closed_at\n"
+            "ann@example.com,Add-on,100,proposal,2023-04-01,\n"
+            "ann@example.com,Pro,900,won,2023-01-10,2023-03-01\n"
+        ),
+        "deals",
+    )
+
+    assert report["details"]["contacts dated back to their first deal"] == 1
+    ann.refresh_from_db()
+    opened = Deal.objects.get(name="Pro").created_at
+    assert ann.created_at == opened
+    history = StageChange.objects.filter(contact=ann).order_by("changed_at", "pk")
+    assert [(s.from_stage, s.to_stage, s.changed_at) for s in history] == [
+        ("", LifecycleStage.LEAD, opened),
+        (LifecycleStage.LEAD, LifecycleStage.OPPORTUNITY, opened),
+        (LifecycleStage.OPPORTUNITY, LifecycleStage.CUSTOMER, Deal.objects.get(name="Pro").won_at),
+    ]
+
+    result = _undo(report)
+
+    ann.refresh_from_db()
+    assert (ann.created_at, ann.lifecycle_stage) == (imported_at, LifecycleStage.LEAD)
+    first.refresh_from_db()
+    assert first.changed_at == imported_at
+    assert result.records["stage changes"]["restored"] == 1
+    assert not result.conflicts
+
+
+def test_a_contact_older_than_its_deals_keeps_its_date(write_list, run_kind):
+    ann = ContactFactory(email="ann@example.com", lifecycle_stage=LifecycleStage.LEAD)
+    Contact.objects.filter(pk=ann.pk).update(created_at=timezone.now() - timedelta(days=2000))
+    ann.refresh_from_db()
+    report = run_kind(
+        write_list("email,name,amount,created_at\nann@example.com,Pro,900,2023-01-10\n"), "deals"
+    )
+    assert report["details"]["contacts dated back to their first deal"] == 0
+    assert Contact.objects.get(pk=ann.pk).created_at == ann.created_at
