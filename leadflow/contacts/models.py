@@ -264,6 +264,12 @@ class Contact(models.Model):
             models.Index(Upper("last_name"), name="contact_last_name_upper"),
             # Imports match a row without a known email by its E.164 phone.
             models.Index(fields=["phone"], name="contact_phone"),
+            # Imports and deals find an address among the contacts' other emails
+            # (acquisition/pipeline/lookup.py): only the few merged contacts have any, so
+            # this index lists them and the look-up reads them, not the whole table.
+            models.Index(
+                fields=["id"], condition=~models.Q(other_emails=[]), name="contact_other_emails"
+            ),
         ]
         constraints = [
             # Whatever path writes a contact (service, admin, bulk import), the stored email is

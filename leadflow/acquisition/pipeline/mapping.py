@@ -529,15 +529,17 @@ def split_full_names(frame: pl.DataFrame) -> pl.DataFrame:
     are dropped, dotted or not ("Dr. Ann Lee, Ph.D.", "Lee, Mr. John", "Ann Lee, RN, CPA"),
     so a comma left over means "Lee, Ann" is last name first; otherwise the last word, with
     the particles before it ("Ludwig van Beethoven"), is the last name and the rest the
-    first. A single word is a first name. The cells are left as typed otherwise: casing is
+    first. A single word is a first name, unless a title stands before it ("Dr. Lee",
+    "Lee, Dr.": a surname). The cells are left as typed otherwise: casing is
     the normalise stage's.
     """
     if frame.get_column("full_name").str.strip_chars().fill_null("").eq("").all():
         return frame
     name = pl.col("full_name").str.strip_chars().str.replace_all(r"\s+", " ")
-    titles = rf"(?i)^(?:{NAME_TITLES}\s+)+"
+    titles = rf"(?i)^(?:{NAME_TITLES}(?:\s+|$))+"
     suffix = _ignoring_dots(NAME_SUFFIXES)
     credential = _ignoring_dots(NAME_SUFFIXES + NAME_CREDENTIALS)
+    titled = name.str.contains(titles)
     name = name.str.replace(titles, "")
     after_comma = rf",[\s,]*{credential}(?:[\s,]+{credential})*"
     whole_name = name.str.extract(rf"(?i)^(\S+ \S.*?)(?:\s*{after_comma}|\s+{suffix})+$", 1)
@@ -548,14 +550,20 @@ def split_full_names(frame: pl.DataFrame) -> pl.DataFrame:
         rf"(?i)^(?P<first>.+?)\s+(?P<last>(?:{NAME_PARTICLES}\s+)*\S+)$"
     )
     has_comma = name.str.contains(",")
+    # "Dr. Lee", "Mr Smith": a title before one word is the way to address a surname.
+    surname_only = titled & name.str.contains(rf"(?i)^(?:{NAME_PARTICLES}\s+)*[^\s,]+$")
     first = (
         pl.when(has_comma)
         .then(comma.struct.field("field_1").str.strip_chars().str.replace(titles, ""))
+        .when(surname_only)
+        .then(pl.lit(""))
         .otherwise(pl.coalesce(words.struct.field("first"), name))
     )
     last = (
         pl.when(has_comma)
         .then(comma.struct.field("field_0").str.strip_chars())
+        .when(surname_only)
+        .then(name)
         .otherwise(words.struct.field("last"))
     )
     empty = pl.col("first_name").fill_null("").str.strip_chars().eq("") & pl.col(

@@ -69,6 +69,8 @@ def test_several_suffixes_in_any_case_are_all_dropped(full, first, last):
         ("Smith, Dr John, Jr", "John", "Smith"),
         ("Lee, Mrs. Ann, PhD", "Ann", "Lee"),
         ("Pérez, Sr. Juan", "Juan", "Pérez"),
+        ("Lee, Dr.", "", "Lee"),
+        ("Lee, Dr", "", "Lee"),
     ],
 )
 def test_a_title_after_the_comma_is_dropped_from_the_first_name(full, first, last):
@@ -99,4 +101,18 @@ def test_last_name_first_and_single_names_still_split_as_before(full, first, las
     ],
 )
 def test_a_name_spelled_like_a_credential_is_kept(full, first, last):
+    assert split_one(full) == (first, last)
+
+
+@pytest.mark.parametrize(
+    ("full", "first", "last"),
+    [
+        ("Dr. Lee", "", "Lee"),
+        ("Mr Smith", "", "Smith"),
+        ("Mrs. van der Berg", "", "van der Berg"),
+        ("Dr. Ann Lee", "Ann", "Lee"),
+        ("Miss", "", ""),
+    ],
+)
+def test_a_title_before_one_word_makes_it_a_surname(full, first, last):
     assert split_one(full) == (first, last)

@@ -6,6 +6,7 @@ import json
 import polars as pl
 import pytest
 from django.apps import apps
+from django.db import connection
 
 from leadflow.acquisition.models import ImportChange
 from leadflow.acquisition.pipeline import lookup
@@ -185,3 +186,20 @@ def test_match_existing_prefers_an_email_over_other_emails_and_the_lowest_holder
     matched = match_existing(rows, existing)
     assert matched[MATCH_ID].to_list() == [1, 2, 3, 4, None, None]
     assert matched[MATCHED_BY].to_list() == ["email"] * 4 + [None, None]
+
+
+def test_the_other_emails_look_up_reads_the_index_of_merged_contacts_not_the_table():
+    # The statement's condition must be the partial index's, word for word, or the database
+    # scans every contact for each chunk of a list.
+    ContactFactory(email="ann@x.com", other_emails=["a@y.com"])
+    ContactFactory.create_batch(3)
+    sql = lookup.OTHER_EMAILS_BY[connection.vendor]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table is scanned anyway
+            cursor.execute("EXPLAIN " + sql, [lookup.text_array(["a@y.com"])])
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, [json.dumps(["a@y.com"])])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "contact_other_emails" in plan
+    assert lookup.other_email_owners(["a@y.com"])["email"].to_list() == ["a@y.com"]
