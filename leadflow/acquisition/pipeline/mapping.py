@@ -50,7 +50,13 @@ MOBILE_PHONES = (
     "celular",
 )
 HOME_PHONES = ("home phone", "home phone 2", "home telephone", "private phone", "personal phone")
-OTHER_PHONES = ("other phone",)
+# "Phone 1" / "Phone 2" (generated sample lists, spreadsheet exports): the first is the phone.
+OTHER_PHONES = ("other phone", "phone 2", "phone2", "secondary phone", "alternate phone")
+# When a person signed up or subscribed: their creation time unless the file has its own.
+SUBSCRIBED_DATES = (
+    *("subscription date", "date subscribed", "subscribed on", "join date", "date joined"),
+    *("registration date", "registered on", "date registered"),
+)
 WORK_EMAILS = ("work email", "business email", "work e-mail", "business e-mail")
 PERSONAL_EMAILS = ("home email", "personal email", "private email", "home e-mail")
 OTHER_EMAILS = ("other email", "other e-mail")
@@ -73,7 +79,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                   "nom de famille", "nachname", "familienname", "apellido", "apellidos",
                   "apellido(s)"),
     # Outlook names its main number "Business Phone", ZoomInfo "Direct Phone Number".
-    "phone": ("phone", "phone no", "phone number", "telephone", "tel", "phone no.",
+    "phone": ("phone", "phone no", "phone number", "telephone", "tel", "phone no.", "phone 1",
+              "phone1",
               "business phone", "work phone", "office phone", "primary phone", "main phone",
               "direct phone", "direct phone number", "telefon", "telefonnummer", "teléfono",
               "numéro de téléphone", "número de teléfono",
@@ -87,13 +94,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                 "employer", "account name", "organisation name", "organization name",
                 "company account", "société", "entreprise", "raison sociale", "firma",
                 "unternehmen", "empresa"),
-    "external_id": ("external id", "id", "lead id", "prospect id", "contact id", "record id"),
+    "external_id": ("external id", "id", "lead id", "prospect id", "contact id", "record id",
+                    "customer id", "customer number", "client id", "member id", "crm id"),
     # Zoho says "Created Time", Pipedrive "Person created".
     "created_at": ("created at", "created", "created date", "date created", "signup date",
                    "create date", "created on", "creation date", "date added",
                    "created time", "person created", "contact created", "lead created",
                    "date de création", "erstellt am", "erstellungsdatum",
-                   "fecha de creación"),
+                   "fecha de creación", *SUBSCRIBED_DATES),
     # When the source last changed the row: a merge lets a newer row's values win. Zoho
     # says "Modified Time", Mailchimp "LAST_CHANGED", Pipedrive "Update time".
     "updated_at": ("updated at", "updated", "last updated", "last modified", "modified",
@@ -114,6 +122,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 LESSER_NAMES: dict[str, tuple[tuple[str, ...], ...]] = {
     "email": (PERSONAL_EMAILS, OTHER_EMAILS),
     "phone": (MOBILE_PHONES, HOME_PHONES, OTHER_PHONES),
+    "created_at": (SUBSCRIBED_DATES,),
 }
 
 
@@ -134,7 +143,8 @@ FILLED_FROM: dict[str, tuple[tuple[str, ...], ...]] = {
               ("e-mail 2 address", "e-mail 3 address", "secondary email", "alternate email")),
     "phone": (("primary phone", "main phone"), MOBILE_PHONES,
               (*_plain_names("phone"), "business phone 2"), HOME_PHONES, OTHER_PHONES),
-    "created_at": (SYNONYMS["created_at"], ("optin time",), ("confirm time",)),
+    "created_at": (_plain_names("created_at"), SUBSCRIBED_DATES, ("optin time",),
+                   ("confirm time",)),
 }  # fmt: skip
 
 # Words that are a whole name alone but one half of it beside the other half: "Nom" beside

@@ -59,6 +59,13 @@ COUNTRY_NAMES = {
     "ukraine": "UA", "saudi arabia": "SA", "united arab emirates": "AE", "uae": "AE",
     "qatar": "QA", "kuwait": "KW", "oman": "OM", "bahrain": "BH", "pakistan": "PK",
     "bangladesh": "BD", "sri lanka": "LK", "nepal": "NP",
+    # Former and short names that generated sample lists (Faker's) and older CRMs still use.
+    "cape verde": "CV", "libyan arab jamahiriya": "LY", "palestinian territory": "PS",
+    "palestinian territories": "PS", "palestine": "PS", "pitcairn islands": "PN",
+    "saint helena": "SH", "saint martin": "MF", "united states virgin islands": "VI",
+    "us virgin islands": "VI", "british virgin islands": "VG", "swaziland": "SZ",
+    "burma": "MM", "east timor": "TL", "ivory coast": "CI", "macedonia": "MK",
+    "svalbard and jan mayen islands": "SJ",
 }  # fmt: skip
 COUNTRY_TABLE = {**{code.lower(): code for code in phonenumbers.SUPPORTED_REGIONS}, **COUNTRY_NAMES}
 # Languages whose country names are recognised besides English (pycountry's translations
@@ -126,7 +133,12 @@ def country_code(text: str) -> str | None:
     or a name in English or a COUNTRY_LANGUAGES language, in any case, with or without its
     accents, spaces and dashes ("Allemagne", "Etats Unis", "Vereinigte Staaten")."""
     exact, loose = _country_names()
-    return exact.get(_folded(text)) or loose.get(_loose(text))
+    found = exact.get(_folded(text)) or loose.get(_loose(text))
+    if found is None and ("(" in text or "&" in text):
+        # "Slovakia (Slovak Republic)", "Bouvet Island (Bouvetoya)", "Svalbard & Jan Mayen"
+        plain = re.sub(r"\s*\([^)]*\)\s*", " ", text).replace("&", " and ")
+        found = exact.get(_folded(plain)) or loose.get(_loose(plain))
+    return found
 
 
 def normalise_countries(raw: pl.Series) -> pl.Series:
@@ -329,10 +341,11 @@ def normalise_phones(
     """E.164 for every value (null where it is not a phone), like `normalise_phone`.
 
     Each row's phone is read in its country (ISO-2 in `countries`) when there is one, else
-    in `region`. libphonenumber costs about 20 microseconds a call and has no vectorised
-    form, so each distinct (value, region) is read once, and most go through `fast_e164`,
-    column expressions that give the same answer where it is certain; libphonenumber
-    reads the rest.
+    in `region`; one that fits no number of its country is read in `region` as well.
+    libphonenumber costs about 20 microseconds a call and has no vectorised form, so each
+    distinct (value, region) is read once, and most go through `fast_e164`, column
+    expressions that give the same answer where it is certain; libphonenumber reads the
+    rest.
     """
     regions = (
         pl.repeat(region, len(raw), eager=True, dtype=pl.String)
@@ -357,7 +370,16 @@ def normalise_phones(
             rest.drop("certain").with_columns(phone=slow),
         ]
     )
-    return rows.join(found, on=["raw", "region"], how="left", maintain_order="left")["phone"]
+    phones = rows.join(found, on=["raw", "region"], how="left", maintain_order="left")["phone"]
+    if countries is None:
+        return phones
+    # A number no phone of the row's country can be ("229.077.5154" beside "Chile") is read
+    # in the list's region too: it is the region the person importing says the list is in.
+    again = phones.is_null() & raw.is_not_null() & (regions != region)
+    if not again.any():
+        return phones
+    where = again.arg_true()
+    return phones.scatter(where, normalise_phones(raw.gather(where), region=region))
 
 
 def _domain_forms(address: str) -> tuple[str, str]:

@@ -50,6 +50,25 @@ def test_case_accents_spaces_and_dashes_do_not_matter(spelled):
     assert country_code(spelled) == "US"
 
 
+@pytest.mark.parametrize(
+    ("spelled", "code"),
+    [
+        ("Slovakia (Slovak Republic)", "SK"),
+        ("Bouvet Island (Bouvetoya)", "BV"),
+        ("Svalbard & Jan Mayen Islands", "SJ"),
+        ("Cape Verde", "CV"),
+        ("Libyan Arab Jamahiriya", "LY"),
+        ("Palestinian Territory", "PS"),
+        ("Pitcairn Islands", "PN"),
+        ("United States Virgin Islands", "VI"),
+        ("Swaziland", "SZ"),
+    ],
+)
+def test_former_names_and_names_with_a_gloss_are_recognised(spelled, code):
+    # As Faker writes them, and with it many public sample lists.
+    assert country_code(spelled) == code
+
+
 def test_a_made_up_country_is_not_recognised():
     assert country_code("Narnia") is None
     assert country_code("") is None

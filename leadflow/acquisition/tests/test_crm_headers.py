@@ -37,6 +37,33 @@ def _mapped(plan: dict[str, str], *rows: tuple[str, ...]) -> pl.DataFrame:
 # --- Mapping -------------------------------------------------------------------------------
 
 
+def test_a_generated_customers_sample_maps_its_ids_phones_and_subscription_date():
+    # The columns of the widely shared "customers-100.csv" sample lists.
+    headers = ["Index", "Customer Id", "First Name", "Last Name", "Company", "City", "Country",
+               "Phone 1", "Phone 2", "Email", "Subscription Date", "Website"]  # fmt: skip
+    plan = plan_mapping(headers, {})
+    assert (plan["Customer Id"], plan["Phone 1"], plan["Subscription Date"]) == (
+        "external_id",
+        "phone",
+        "created_at",
+    )
+    assert plan["Phone 2"] == "attr.phone_2"
+    plain = plan_mapping(["Email", "Created", "Subscription Date", "Phone 2", "Phone"], {})
+    assert plain["Created"] == "created_at" and plain["Phone"] == "phone"
+    assert plain["Subscription Date"] == "attr.subscription_date"
+    assert plain["Phone 2"] == "attr.phone_2"
+    mapped = _mapped(
+        {
+            "Email": "email",
+            "Phone 2": "attr.phone_2",
+            "Subscription Date": "attr.subscription_date",
+        },
+        ("ann@x.com", "(415) 555-0100", "2021-04-23"),
+    )
+    assert mapped.row(0, named=True)["phone"] == "(415) 555-0100"
+    assert mapped.row(0, named=True)["created_at"] == "2021-04-23"
+
+
 def test_salesforce_company_account_is_the_company():
     headers = ["Lead ID", "First Name", "Last Name", "Company / Account", "Email", "Mobile"]
     assert plan_mapping(headers, {}) == {

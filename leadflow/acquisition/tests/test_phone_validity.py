@@ -59,7 +59,22 @@ def test_reading_in_each_rows_country_agrees_with_libphonenumber_row_by_row():
     out = _phones(values, region="MX", countries=countries_series)
 
     regions = phone_regions(countries_series, region="MX").to_list()
-    assert out == [_read(value, where) for value, where in zip(values, regions, strict=True)]
+    # In the row's country, else (a number no phone there can be) in the list's region.
+    assert out == [
+        _read(value, where) or (_read(value, "MX") if where != "MX" else None)
+        for value, where in zip(values, regions, strict=True)
+    ]
+
+
+def test_a_number_that_cannot_be_of_the_rows_country_is_read_in_the_lists_region():
+    # A generated US list with countries drawn at random (Faker's sample files): a US
+    # number beside "Chile" or "Djibouti" is still the person's number.
+    raw = ["5153435776", "(415) 555-0100", "030 1234567", "12345"]
+    countries = pl.Series(["DJ", "CL", "DE", "CL"], dtype=pl.String)
+
+    out = _phones(raw, region="US", countries=countries)
+
+    assert out == ["+15153435776", "+14155550100", "+49301234567", None]
 
 
 def test_a_phone_not_understood_is_kept_as_typed():
