@@ -623,24 +623,30 @@ def _stage_moves(new: pl.DataFrame, *, write: bool, job_id: int | None) -> dict[
             final[pk] = LifecycleStage.CUSTOMER
             moves["contacts made customers"] += 1
     if write:
-        _date_back(dated_back, created, job_id)
+        _date_back(dated_back, job_id)
         _write_stage_moves(changes, final, job_id, now)
-        record_contact_updates(
-            job_id,
-            [
-                (pk, {"lifecycle_stage": stages[pk]}, {"lifecycle_stage": stage})
-                for pk, stage in final.items()
-                if stage != stages[pk]
-            ],
-        )
+        # One record per contact of what undo puts back: its stage and its creation date.
+        before: dict[int, dict] = {}
+        written: dict[int, dict] = {}
+        for pk, stage in final.items():
+            if stage != stages[pk]:
+                before[pk], written[pk] = (
+                    {"lifecycle_stage": stages[pk]},
+                    {"lifecycle_stage": stage},
+                )
+        for pk, at in dated_back.items():
+            before.setdefault(pk, {})["created_at"] = created[pk]
+            written.setdefault(pk, {})["created_at"] = at
+        record_contact_updates(job_id, [(pk, before[pk], written[pk]) for pk in written])
     return moves
 
 
-def _date_back(opened: dict[int, datetime], created: dict[int, datetime], job_id) -> None:
+def _date_back(opened: dict[int, datetime], job_id) -> None:
     """Contacts whose first deal is older than they are (a list imported today, its CRM's
     deals from 2024): each is dated back to its first deal, and so is the change that
     opened its history (from no stage), so the history reads in order and the time from
-    lead to customer is the real one. Both are recorded for undo to put back."""
+    lead to customer is the real one. The stage changes are recorded here for undo to put
+    back; the contacts' dates with their other changes (`_stage_moves`)."""
     firsts: list[StageChange] = []
     for batch in chunks(list(opened)):
         found = StageChange.objects.filter(contact_id__in=batch, from_stage="")
@@ -655,9 +661,6 @@ def _date_back(opened: dict[int, datetime], created: dict[int, datetime], job_id
     contacts = [Contact(pk=pk, created_at=at) for pk, at in opened.items()]
     Contact.objects.bulk_update(contacts, ["created_at"], batch_size=BATCH_SIZE)
     StageChange.objects.bulk_update(firsts, ["changed_at"], batch_size=BATCH_SIZE)
-    record_contact_updates(
-        job_id, [(pk, {"created_at": created[pk]}, {"created_at": at}) for pk, at in opened.items()]
-    )
     record_updated(
         job_id,
         StageChange,
