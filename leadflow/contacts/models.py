@@ -209,21 +209,36 @@ class Contact(models.Model):
     )
     consent_at = models.DateTimeField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # Unique where set (constraint contact_external_id_unique): most contacts have none, and
+    # a partial index is not written for them.
+    external_id = models.CharField(max_length=100, null=True, blank=True)
     first_touch_channel = models.ForeignKey(
         Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     first_touch_campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # No index on the last touch nor on the vendor: nothing lists contacts by them (the list
+    # filters by first touch; a list's contacts are found by source_import_id), and only
+    # deleting a channel, campaign or vendor would read the table without one.
     last_touch_channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     last_touch_campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     source_vendor = models.ForeignKey(
-        Vendor, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        Vendor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+        db_index=False,
     )
     # The import (acquisition.ImportJob id) that created the contact: with the vendor, the
     # list it was bought in. A plain id, not a foreign key: contacts imports no funnel app.
@@ -278,6 +293,12 @@ class Contact(models.Model):
                 condition=models.Q(email__isnull=True) | models.Q(email=Lower(Trim("email"))),
                 name="contact_email_normalised",
             ),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="contact_external_id_unique",
+                violation_error_message="A contact with this external id already exists.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -329,18 +350,21 @@ class Activity(models.Model):
     )
     kind = models.CharField(max_length=30, choices=ActivityKind.choices)
     occurred_at = models.DateTimeField()
+    # actor, channel and campaign are indexed where set (partial indexes in Meta): imports
+    # and automations write activities without an actor, and often without a campaign.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     data = models.JSONField(default=dict, blank=True)
 
@@ -352,6 +376,16 @@ class Activity(models.Model):
             models.Index(fields=["contact", "-occurred_at", "-id"], name="activity_timeline"),
             # "activities of a kind in a time range": reports and engagement scoring.
             models.Index(fields=["kind", "occurred_at"], name="activity_kind_time"),
+            *[
+                models.Index(
+                    fields=[field], condition=models.Q(**{f"{field}__isnull": False}), name=name
+                )
+                for field, name in (
+                    ("actor", "activity_actor"),
+                    ("channel", "activity_channel"),
+                    ("campaign", "activity_campaign"),
+                )
+            ],
         ]
 
     def __str__(self) -> str:
@@ -373,12 +407,14 @@ class StageChange(models.Model):
     from_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
     changed_at = models.DateTimeField()
+    # Indexed where set (stage_change_actor): imports and scoring make changes without one.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     # What made the change when no person did: "import", "scoring rule: ...", "deal won".
     source = models.CharField(max_length=100, blank=True)
@@ -389,6 +425,9 @@ class StageChange(models.Model):
         indexes = [
             models.Index(fields=["contact", "-changed_at"], name="stage_change_history"),
             models.Index(fields=["to_stage", "changed_at"], name="stage_change_to_time"),
+            models.Index(
+                fields=["actor"], condition=models.Q(actor__isnull=False), name="stage_change_actor"
+            ),
         ]
 
     def __str__(self) -> str:
