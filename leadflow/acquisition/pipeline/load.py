@@ -3,8 +3,10 @@
 New contacts are built as frames whose columns are the table's (`contact_rows`), then
 written in one go per chunk with their IMPORTED activities and first lifecycle stages
 (`insert_contacts`): with `COPY` on PostgreSQL, ids taken from the table's sequence first;
-with `executemany` of one INSERT on SQLite. Both write the same rows. The database's
-triggers keep `search_text`, as for any other insert. Matched contacts get their empty
+with `executemany` of one INSERT on SQLite. Both write the same rows. Each row brings its
+`search_text` where all of its parts are ASCII (`search_texts`), so that neither
+database's trigger has to compute it; the triggers compute the others, as for any other
+insert (contacts migrations 0007 and 0017). Matched contacts get their empty
 fields filled with `bulk_update`. The caller wraps all of it in one transaction, so a
 failure leaves nothing half-written.
 
@@ -279,7 +281,7 @@ CONTACT_COLUMNS = (
     "country", "lifecycle_stage", "score", "consent", "attributes", "external_id",
     "created_at", "updated_at", "company_id", "first_touch_campaign_id",
     "first_touch_channel_id", "last_touch_campaign_id", "last_touch_channel_id",
-    "source_vendor_id", "source_import_id",
+    "source_vendor_id", "source_import_id", "search_text",
 )  # fmt: skip
 # Set by the email-flag stage when it ran; otherwise the database default (false) holds.
 OPTIONAL_CONTACT_COLUMNS = ("email_is_role", "email_is_disposable", "owner_id")
@@ -290,6 +292,33 @@ TEXT_DEFAULTS = ("first_name", "last_name", "phone", "job_title", "country")
 PG_TIMESTAMP = "%Y-%m-%d %H:%M:%S%.6f+00"
 SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S%.6f"
 SQLITE_SECONDS = "%Y-%m-%d %H:%M:%S"
+
+
+# For the length of a COPY, PostgreSQL's search trigger keeps the non-empty texts the rows
+# bring (contacts migration 0017); SET LOCAL: the setting ends with the transaction at most.
+SEARCH_TEXT_GIVEN = "SET LOCAL leadflow.search_text_given = on"
+SEARCH_TEXT_COMPUTED = "SET LOCAL leadflow.search_text_given = off"
+NON_ASCII = r"[^\x00-\x7f]"
+
+
+def search_texts(rows: pl.DataFrame, company_names: dict[int, str]) -> pl.Series:
+    """Each new contact's `search_text` as the database's triggers write it: "email first
+    last company", lower-cased (contacts migration 0007's search_text_sql). Empty where
+    any part is not ASCII: Python's lower-casing and the database's agree on ASCII only,
+    and the trigger computes those rows itself."""
+    company = rows["company_id"].replace_strict(company_names, default=None, return_dtype=pl.String)
+    parts = [pl.col(c).fill_null("") for c in ("email", "first_name", "last_name")]
+    text = pl.concat_str([*parts, company.fill_null("")], separator=" ")
+    text = pl.when(text.str.contains(NON_ASCII)).then(pl.lit("")).otherwise(text.str.to_lowercase())
+    return rows.select(text.alias("search_text")).to_series()
+
+
+def company_names(ids: list[int]) -> dict[int, str]:
+    """The stored names of these companies, as the search trigger reads them."""
+    names: dict[int, str] = {}
+    for chunk in chunks(sorted(ids)):
+        names.update(Company.objects.filter(pk__in=chunk).values_list("pk", "name"))
+    return names
 
 
 def _ids_for(values: pl.Series, ids: dict[str, int | None], key) -> pl.Series:
@@ -419,6 +448,8 @@ def insert_contacts(
         company_ids=company_ids,
         now=now,
     )
+    names = company_names(rows["company_id"].drop_nulls().unique().to_list())
+    rows = rows.with_columns(search_texts(rows, names))
     occurred_at = pl.lit(now.astimezone(UTC).replace(tzinfo=None), dtype=pl.Datetime("us"))
     # The same document Activity.data held when each activity was saved one by one.
     data = pl.concat_str(
@@ -537,7 +568,9 @@ def _insert_postgresql(cursor, rows: pl.DataFrame) -> pl.DataFrame:
     ids = pl.Series("id", [row[0] for row in cursor.fetchall()], dtype=pl.Int64).sort()
     rows = rows.with_columns(ids)
     columns = [c for c in (*CONTACT_COLUMNS, *OPTIONAL_CONTACT_COLUMNS) if c in rows.columns]
+    cursor.execute(SEARCH_TEXT_GIVEN)
     _copy(cursor, Contact._meta.db_table, rows.select(columns).sort("email", nulls_last=True))
+    cursor.execute(SEARCH_TEXT_COMPUTED)
     return rows
 
 
