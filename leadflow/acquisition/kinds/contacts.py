@@ -38,7 +38,7 @@ from leadflow.acquisition.pipeline.funnel import (
     owner_directory,
     read_funnel_fields,
 )
-from leadflow.acquisition.pipeline.lookup import DatabaseLookup
+from leadflow.acquisition.pipeline.lookup import DatabaseLookup, KnownKeys
 from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.match import (
     DUPLICATE_IN_FILE,
@@ -118,6 +118,8 @@ class ContactsRun:
     tick: Progress | None = None
     owners: dict[str, int | None] = field(default_factory=dict)  # funnel.owner_directory()
     dates: DateOrders = field(default_factory=DateOrders)  # one order of day and month per file
+    known: KnownKeys = field(default_factory=KnownKeys)  # read before the second chunk
+    chunks_matched: int = 0
     # A dry run's names of channels, (campaign, channel) pairs and companies, to list what a
     # real run would create.
     planned: dict[str, set] = field(
@@ -222,8 +224,11 @@ def _match_and_load(state: ContactsRun, usable: pl.DataFrame) -> None:
     In-file duplicates are folded by `match_contacts` within the chunk; across chunks, a
     real run finds the contacts earlier chunks created in the database (they carry this
     job's id), while a dry run, which wrote none, remembers the keys it kept instead.
+    From the second chunk on, the look-up asks only for the keys the table may have
+    (`lookup.KnownKeys`); if the load then meets one it did not ask for (another writer
+    added it since), the chunk is matched again with every key asked for.
     """
-    options, report, job = state.job_run.options, state.job_run.report, state.job_run.job
+    options, report = state.job_run.options, state.job_run.report
     started = time.perf_counter()
     usable = flag_emails(usable)
     _add_warnings(report, flag_warnings(usable))
@@ -232,22 +237,49 @@ def _match_and_load(state: ContactsRun, usable: pl.DataFrame) -> None:
         report.skipped_in_file += int(usable[DUPLICATE_IN_FILE].sum())
         usable = usable.filter(~pl.col(DUPLICATE_IN_FILE))
         state.seen.remember(usable)
+    known = state.known
+    if state.chunks_matched and not known.ready and not known.too_many:
+        known.read()
+    state.chunks_matched += 1
+    try:
+        _match_then_load(state, usable, started, known if known.ready else None)
+    except load.KeysTaken:
+        details = report.details
+        details[CHUNKS_ASKED_AGAIN] = details.get(CHUNKS_ASKED_AGAIN, 0) + 1
+        _match_then_load(state, usable, time.perf_counter(), None)
+    known.add(usable["email"].drop_nulls().to_list(), usable["external_id"].drop_nulls().to_list())
+
+
+# Report detail: chunks whose load met a key another writer added while the import ran.
+CHUNKS_ASKED_AGAIN = "chunks looked up again (keys added meanwhile)"
+
+
+def _match_then_load(
+    state: ContactsRun, usable: pl.DataFrame, started: float, known: KnownKeys | None
+) -> None:
+    """Match one chunk (asking the database only for keys `known` may have, when given),
+    then load it; the chunk's counts go into the report once its load is done, so a load
+    that raises load.KeysTaken counts nothing."""
+    options, report, job = state.job_run.options, state.job_run.report, state.job_run.job
     result = match_contacts(
         usable,
         policy=options.on_duplicate,
-        lookup=DatabaseLookup(),
+        lookup=DatabaseLookup(known),
         job_id=job.pk if job else None,
     )
-    report.skipped_in_file += result.skipped_in_file
-    _add_warnings(report, result.warnings)
-    _count_warnings(report, pl.concat([result.new, result.matched], how="diagonal_relaxed"))
     changes = plan_changes(result.matched, result.existing, options.on_duplicate)
     started = state.timed("match", started)
+
+    def count_matches() -> None:
+        report.skipped_in_file += result.skipped_in_file
+        _add_warnings(report, result.warnings)
+        _count_warnings(report, pl.concat([result.new, result.matched], how="diagonal_relaxed"))
 
     # A contact an earlier chunk of this file created is an in-file duplicate (counted in
     # skipped_in_file by match_contacts), not an update of the database.
     in_database = result.matched.height - result.same_import
     if options.dry_run:
+        count_matches()
         counted = [c for c in changes if not c.same_import and c.written]
         report.created += result.new.height
         report.updated += sum(c.action == ImportChangeAction.UPDATED for c in counted)
@@ -262,6 +294,7 @@ def _match_and_load(state: ContactsRun, usable: pl.DataFrame) -> None:
         state.planned["company"] |= planned_companies(changes)
         return
     _load(state, result.new, changes, in_database)
+    count_matches()
     state.timed("load", started)
 
 

@@ -459,34 +459,80 @@ def insert_contacts(
     )
     reason = f"Imported from {file_name} (import #{job_id})"
     with connection.cursor() as cursor, references_checked_once(cursor, rows):
-        if connection.vendor == "postgresql":
-            rows = _insert_postgresql(cursor, rows)
-        else:
-            rows = _insert_sqlite(cursor, rows)
-        activities = rows.select(
-            pl.col("id").alias("contact_id"),
-            pl.lit(ActivityKind.IMPORTED.value).alias("kind"),
-            occurred_at.alias("occurred_at"),
-            pl.col("first_touch_channel_id").alias("channel_id"),
-            pl.col("first_touch_campaign_id").alias("campaign_id"),
-            data.alias("data"),
-        )
-        stages = rows.select(
-            pl.col("id").alias("contact_id"),
-            pl.lit("").alias("from_stage"),
-            pl.col("lifecycle_stage").alias("to_stage"),
-            pl.col("created_at").alias("changed_at"),
-            pl.lit("import").alias("source"),
-            pl.lit(reason).alias("reason"),
-        )
-        for model, table in ((Activity, activities), (StageChange, stages)):
-            if connection.vendor == "postgresql":
-                _copy(cursor, model._meta.db_table, table)
-            else:
-                _executemany(cursor, model._meta.db_table, table)
+        written = _contacts_written(cursor, rows)
+        if written is not None:
+            _write_history(cursor, written, occurred_at, data, reason)
+    if written is None:  # raised out of the block, which puts the per-row checks back
+        raise KeysTaken
+    rows = written
     if progress:
         progress(rows.height)
     return rows.height
+
+
+class KeysTaken(Exception):  # noqa: N818 (a state, not a failure: the chunk is asked again)
+    """The new contacts' write met an email or external id the table has, which the
+    chunk's look-up did not find (lookup.KnownKeys: another writer added it meanwhile).
+    Nothing of the write is left; the caller looks the chunk up in full and loads again."""
+
+
+# The unique indexes a new contact's keys meet (contacts models).
+KEY_CONSTRAINTS = ("contacts_contact_email_key", "contact_external_id_unique")
+SQLITE_KEY_CONFLICTS = (
+    "UNIQUE constraint failed: contacts_contact.email",
+    "UNIQUE constraint failed: contacts_contact.external_id",
+)
+
+
+def _key_taken(error: Exception) -> bool:
+    """Whether an insert failed on one of KEY_CONSTRAINTS (the error is Django's or, from
+    a COPY, the driver's own)."""
+    for cause in (error, error.__cause__):
+        constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+        if constraint in KEY_CONSTRAINTS or str(cause) in SQLITE_KEY_CONFLICTS:
+            return True
+    return False
+
+
+def _contacts_written(cursor, rows: pl.DataFrame) -> pl.DataFrame | None:
+    """The contacts written (with their ids), in a savepoint; None, with nothing written,
+    when one of their emails or external ids is taken."""
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                return _insert_postgresql(cursor, rows)
+            return _insert_sqlite(cursor, rows)
+    except (IntegrityError, connection.Database.IntegrityError) as error:
+        if _key_taken(error):
+            return None
+        raise
+
+
+def _write_history(
+    cursor, rows: pl.DataFrame, occurred_at: pl.Expr, data: pl.Expr, reason: str
+) -> None:
+    """Each new contact's IMPORTED activity and first stage change."""
+    activities = rows.select(
+        pl.col("id").alias("contact_id"),
+        pl.lit(ActivityKind.IMPORTED.value).alias("kind"),
+        occurred_at.alias("occurred_at"),
+        pl.col("first_touch_channel_id").alias("channel_id"),
+        pl.col("first_touch_campaign_id").alias("campaign_id"),
+        data.alias("data"),
+    )
+    stages = rows.select(
+        pl.col("id").alias("contact_id"),
+        pl.lit("").alias("from_stage"),
+        pl.col("lifecycle_stage").alias("to_stage"),
+        pl.col("created_at").alias("changed_at"),
+        pl.lit("import").alias("source"),
+        pl.lit(reason).alias("reason"),
+    )
+    for model, table in ((Activity, activities), (StageChange, stages)):
+        if connection.vendor == "postgresql":
+            _copy(cursor, model._meta.db_table, table)
+        else:
+            _executemany(cursor, model._meta.db_table, table)
 
 
 # What a new contact, its IMPORTED activity and its first stage change point at, besides

@@ -8,11 +8,17 @@ name are in two steps: first only ids and names of the contacts with one of the 
 last names (as written or upper-cased: both have an index), kept when their cleaned last
 name and first initial form one of the file's blocks; then the full rows of those ids.
 
+A long import asks for fewer keys (`KnownKeys`): from its second chunk on, it holds a hash
+of every email, other email and external id the table has, and asks the database only for
+the keys whose hash is there. Most of a bought list's addresses are new, and 100,000
+index probes per chunk were most of the match stage's time.
+
 An address may also be one of a contact's other emails (an address `leadflow dedupe` or an
 import merged into it): `other_email_owners` finds those contacts, for contact imports
 (`by_keys`) and for the deals and activities that name a contact (kinds/base.py).
 """
 
+import io
 import json
 from datetime import UTC, datetime
 
@@ -102,6 +108,98 @@ OTHER_EMAILS_BY = {
 }
 OTHER_EMAILS_CHUNK = 200_000
 assert Contact._meta.db_table == "contacts_contact" and Company._meta.db_table == "contacts_company"
+
+
+# Every key the table holds, one text column: emails and other emails as they are, external
+# ids prefixed so that an id equal to someone's address is still a key of its own.
+EXTERNAL_ID_PREFIX = "x:"
+KEYS_SQL = {
+    "postgresql": "SELECT email FROM contacts_contact WHERE email IS NOT NULL "
+    "UNION ALL SELECT 'x:' || external_id FROM contacts_contact WHERE external_id IS NOT NULL "
+    "UNION ALL SELECT jsonb_array_elements_text(other_emails) "
+    "FROM contacts_contact WHERE NOT (other_emails = '[]'::jsonb) "
+    "AND jsonb_typeof(other_emails) = 'array'",
+    "sqlite": "SELECT email FROM contacts_contact WHERE email IS NOT NULL "
+    "UNION ALL SELECT 'x:' || external_id FROM contacts_contact WHERE external_id IS NOT NULL "
+    "UNION ALL SELECT e.value FROM contacts_contact c, "
+    "json_each(c.other_emails) e WHERE NOT (c.other_emails = '[]')",
+}
+COPY_KEYS = f"COPY ({KEYS_SQL['postgresql']}) TO STDOUT (FORMAT csv)"
+assert EXTERNAL_ID_PREFIX == "x:"  # as spelled in KEYS_SQL
+
+
+def _hashes_of(keys: pl.Series) -> pl.Series:
+    return keys.hash(seed=HASH_SEED)
+
+
+# Above this many contacts the hashes are not read (8 bytes each, held for the import):
+# every key is asked for, as before.
+KNOWN_KEYS_AT_MOST = 20_000_000
+HASH_SEED = 20261207
+
+
+def _hashes(keys: pl.Series) -> pl.Series:
+    """The distinct hashes of some keys (a key missing from CSV reads as null: none)."""
+    return _hashes_of(keys.drop_nulls()).unique()
+
+
+class KnownKeys:
+    """Hashes of the keys the contacts table may hold, for one import: every email, other
+    email and external id, read once, then added to as the import writes (`add`).
+
+    `may_have` keeps the keys whose hash is among them, so a look-up asks the database for
+    those only. A hash shared by two keys costs a question, never a match. A key another
+    writer adds while the import runs is not among them: the import's own COPY then meets
+    it in the unique index, and that chunk is looked up again in full (kinds/contacts.py);
+    an address another writer adds to a contact's other emails meanwhile is missed, and
+    the row becomes a contact of its own, as it would have a moment earlier.
+    """
+
+    def __init__(self) -> None:
+        self._hashes: pl.Series | None = None
+        self.too_many = False
+
+    @property
+    def ready(self) -> bool:
+        return self._hashes is not None
+
+    def read(self) -> bool:
+        """Read the table's keys; False (and nothing held) above KNOWN_KEYS_AT_MOST."""
+        if Contact.objects.count() > KNOWN_KEYS_AT_MOST:
+            self.too_many = True
+            return False
+        parts = []
+        with connection.cursor() as cursor:
+            if _postgresql():  # streamed: a client cursor would hold every row at once
+                text = io.BytesIO()
+                with cursor.cursor.copy(COPY_KEYS) as copy:
+                    for block in copy:
+                        text.write(block)
+                if text.tell():
+                    keys = pl.read_csv(text.getvalue(), has_header=False, schema={"key": pl.String})
+                    parts.append(_hashes(keys.to_series()))
+            else:
+                cursor.execute(KEYS_SQL["sqlite"])
+                while rows := cursor.fetchmany(CHUNK):
+                    parts.append(_hashes(pl.Series("key", [row[0] for row in rows], pl.String)))
+        self._hashes = pl.concat(parts).unique() if parts else pl.Series("key", [], pl.UInt64)
+        return True
+
+    def add(self, emails: list[str], external_ids: list[str]) -> None:
+        """Keys the import wrote: emails (its contacts' and those it folded into other
+        emails) and external ids. More than it wrote is harmless."""
+        if self._hashes is None:
+            return
+        keys = pl.Series("key", [*emails, *(EXTERNAL_ID_PREFIX + x for x in external_ids)])
+        self._hashes = pl.concat([self._hashes, _hashes(keys)]).unique()
+
+    def may_have(self, values: list[str], *, external_ids: bool = False) -> list[str]:
+        """The values whose hash is held: all of them when nothing is."""
+        if self._hashes is None or not values:
+            return values
+        series = pl.Series("key", values, pl.String)
+        keys = (EXTERNAL_ID_PREFIX + series) if external_ids else series
+        return series.filter(_hashes_of(keys).is_in(self._hashes.implode())).to_list()
 
 
 def _postgresql() -> bool:
@@ -241,9 +339,16 @@ def by_names(
 
 
 class DatabaseLookup:
-    """match.Lookup over the contacts table."""
+    """match.Lookup over the contacts table; with `known`, emails and external ids whose
+    hash the table does not have are not asked for."""
+
+    def __init__(self, known: KnownKeys | None = None) -> None:
+        self.known = known
 
     def by_keys(self, *, emails: list[str], external_ids: list[str]) -> pl.DataFrame:
+        if self.known is not None:
+            emails = self.known.may_have(emails)
+            external_ids = self.known.may_have(external_ids, external_ids=True)
         return by_keys(emails=emails, external_ids=external_ids)
 
     def by_phones(self, phones: list[str], *, without_email: bool = False) -> pl.DataFrame:
