@@ -173,7 +173,9 @@ class Contact(models.Model):
     """A person. A "lead" is a contact in an early lifecycle stage, not a separate table."""
 
     # Normalised (trimmed, lower-cased) by services.normalise_email before it gets here, so
-    # the unique index is what stops "Ann@X.com " from becoming a second contact.
+    # the unique index is what stops "Ann@X.com " from becoming a second contact. On
+    # PostgreSQL email, phone and external_id are COLLATE "C" (migration 0016, outside
+    # Django's state): an AlterField of one of them must set it again.
     email = models.CharField(max_length=254, null=True, blank=True, unique=True)
     other_emails = models.JSONField(default=list, blank=True)
     first_name = models.CharField(max_length=100, blank=True)
