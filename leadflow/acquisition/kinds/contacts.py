@@ -242,7 +242,7 @@ def _match_and_load(state: ContactsRun, usable: pl.DataFrame) -> None:
         known.read()
     state.chunks_matched += 1
     try:
-        _match_then_load(state, usable, started, known if known.ready else None)
+        _match_then_load(state, usable, started, known)  # asks for every key until read
     except load.KeysTaken:
         details = report.details
         details[CHUNKS_ASKED_AGAIN] = details.get(CHUNKS_ASKED_AGAIN, 0) + 1

@@ -20,6 +20,11 @@ from django.db import migrations, models
 # Altering a field remakes contacts_contact on SQLite, so its search triggers are dropped
 # before and made again after (see 0007 and 0011).
 search_text = importlib.import_module("leadflow.contacts.migrations.0007_contact_search_text")
+fewer_write_indexes = importlib.import_module(
+    "leadflow.contacts.migrations.0011_contact_fewer_write_indexes"
+)
+drop_search_triggers = fewer_write_indexes.drop_search_triggers
+recreate_search_triggers = fewer_write_indexes.recreate_search_triggers
 
 BYTEWISE_COLUMNS = (("email", 254), ("phone", 32), ("external_id", 100))
 SEARCH_TRIGGER = [
@@ -29,16 +34,6 @@ SEARCH_TRIGGER = [
     or "ENABLE ALWAYS TRIGGER contacts_contact_search_text" in sql
 ]
 assert len(SEARCH_TRIGGER) == 2
-
-
-def drop_search_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        search_text.drop_triggers(schema_editor)
-
-
-def recreate_search_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        search_text.create_triggers(schema_editor)
 
 
 def _collate(schema_editor, collation: str) -> None:
