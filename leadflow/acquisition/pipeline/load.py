@@ -32,7 +32,7 @@ from leadflow.acquisition.pipeline.batches import chunks
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
 from leadflow.acquisition.pipeline.match import LEGAL_FORM_WORDS, OTHER_EMAILS, company_key
 from leadflow.acquisition.pipeline.read import LINE
-from leadflow.contacts.bulk import NEXT_IDS_SQL
+from leadflow.contacts.bulk import next_ids
 from leadflow.contacts.models import (
     Activity,
     ActivityKind,
@@ -610,8 +610,9 @@ def _insert_postgresql(cursor, rows: pl.DataFrame) -> pl.DataFrame:
     Rows go in sorted by email, so the email indexes fill page by page instead of at
     random; the ids still follow the file's order.
     """
-    cursor.execute(NEXT_IDS_SQL, [Contact._meta.db_table, Contact._meta.pk.column, rows.height])
-    ids = pl.Series("id", [row[0] for row in cursor.fetchall()], dtype=pl.Int64).sort()
+    meta = Contact._meta
+    ids = next_ids(cursor, meta.db_table, meta.pk.column, rows.height)
+    ids = pl.Series("id", ids, dtype=pl.Int64).sort()
     rows = rows.with_columns(ids)
     columns = [c for c in (*CONTACT_COLUMNS, *OPTIONAL_CONTACT_COLUMNS) if c in rows.columns]
     cursor.execute(SEARCH_TEXT_GIVEN)
