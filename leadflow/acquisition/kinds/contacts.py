@@ -11,10 +11,11 @@ last chunk rolls back the first.
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 
 import polars as pl
 from django.conf import settings
@@ -54,7 +55,7 @@ from leadflow.acquisition.pipeline.normalise import (
     PHONE_INVALID,
     normalise_contacts,
 )
-from leadflow.acquisition.pipeline.read import TableStream, open_table
+from leadflow.acquisition.pipeline.read import CHUNK_ROWS, TableStream, open_table
 from leadflow.acquisition.pipeline.rejects import RejectsFile
 from leadflow.acquisition.pipeline.update import apply_changes
 from leadflow.acquisition.pipeline.validate import split_rejects, validate_contacts
@@ -118,7 +119,8 @@ class ContactsRun:
     tick: Progress | None = None
     owners: dict[str, int | None] = field(default_factory=dict)  # funnel.owner_directory()
     dates: DateOrders = field(default_factory=DateOrders)  # one order of day and month per file
-    known: KnownKeys = field(default_factory=KnownKeys)  # read before the second chunk
+    # Read while the first chunk is cleaned (a file of several chunks), else before the second.
+    known: KnownKeys = field(default_factory=KnownKeys)
     chunks_matched: int = 0
     # A dry run's names of channels, (campaign, channel) pairs and companies, to list what a
     # real run would create.
@@ -155,7 +157,8 @@ def run(job_run: ImportRun) -> None:
             with nullcontext() if options.dry_run else transaction.atomic():
                 if not options.dry_run:
                     _prepare_targets(state)
-                for chunk, usable in _cleaned_ahead(state, table.chunks):
+                early_keys = partial(_read_known_keys_early, state, table)
+                for chunk, usable in _cleaned_ahead(state, table.chunks, early_keys):
                     _match_and_load(state, usable)
                     _progress(state, table, chunk.height)
                 _add_warnings(report, table.warnings())  # lines read as Windows-1252
@@ -173,7 +176,9 @@ def run(job_run: ImportRun) -> None:
 
 
 def _cleaned_ahead(
-    state: ContactsRun, chunks: Iterator[pl.DataFrame]
+    state: ContactsRun,
+    chunks: Iterator[pl.DataFrame],
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """(chunk, its usable rows), the next chunk read and cleaned while this one loads.
 
@@ -181,6 +186,7 @@ def _cleaned_ahead(
     one chunk ahead while the database takes the current chunk: the machine's second core
     works instead of waiting. Chunks still come in file order, and an error in the file
     reaches the caller (and rolls the transaction back) when its chunk is due.
+    `meanwhile` runs on this thread while the first chunk is being cleaned.
     """
 
     def clean_next() -> tuple[pl.DataFrame, pl.DataFrame] | None:
@@ -191,13 +197,29 @@ def _cleaned_ahead(
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-clean") as ahead:
         pending = ahead.submit(clean_next)
+        meanwhile()
         while (cleaned := pending.result()) is not None:
             pending = ahead.submit(clean_next)
             yield cleaned
 
 
+# A text file this large has more than one chunk (read.CHUNK_ROWS rows of 80 bytes or more):
+# the known keys are worth reading before its first chunk is matched.
+KNOWN_KEYS_FILE_BYTES = 8_000_000
+
+
+def _read_known_keys_early(state: ContactsRun, table: TableStream) -> None:
+    """The table's keys (lookup.KnownKeys), read while the first chunk is cleaned when the
+    file will take several chunks: then even the first chunk asks the database only for
+    the keys it may have. A smaller file is matched by asking for every key, which costs
+    less than reading them all."""
+    if table.size_bytes >= KNOWN_KEYS_FILE_BYTES or (table.total_rows or 0) > CHUNK_ROWS:
+        state.known.read()
+
+
 def _clean(state: ContactsRun, chunk: pl.DataFrame) -> pl.DataFrame:
-    """Stages 2 to 4 for one chunk: mapped, normalised, validated; the rejects recorded.
+    """Stages 2 to 4 for one chunk: mapped, normalised, validated, emails flagged; the
+    rejects recorded.
 
     No database here (see _cleaned_ahead); returns the usable rows.
     """
@@ -214,24 +236,25 @@ def _clean(state: ContactsRun, chunk: pl.DataFrame) -> pl.DataFrame:
     )
     usable, rejected = split_rejects(rows)
     record_rejects(state.job_run.report, state.reasons, state.rejects, rejected, chunk)
+    usable = flag_emails(usable)
+    _add_warnings(report, flag_warnings(usable))
     state.timed("validate", started)
     return usable
 
 
 def _match_and_load(state: ContactsRun, usable: pl.DataFrame) -> None:
-    """Stages 5 and 6 for one chunk's usable rows: flags, duplicates, matches, load.
+    """Stages 5 and 6 for one chunk's usable rows: duplicates, matches, load.
 
     In-file duplicates are folded by `match_contacts` within the chunk; across chunks, a
     real run finds the contacts earlier chunks created in the database (they carry this
     job's id), while a dry run, which wrote none, remembers the keys it kept instead.
-    From the second chunk on, the look-up asks only for the keys the table may have
-    (`lookup.KnownKeys`); if the load then meets one it did not ask for (another writer
+    Once the table's keys are read (`lookup.KnownKeys`: before the first chunk of a file
+    of several chunks, else before the second), the look-up asks only for the keys the
+    table may have; if the load then meets one it did not ask for (another writer
     added it since), the chunk is matched again with every key asked for.
     """
     options, report = state.job_run.options, state.job_run.report
     started = time.perf_counter()
-    usable = flag_emails(usable)
-    _add_warnings(report, flag_warnings(usable))
     if options.dry_run:
         usable = state.seen.mark_duplicates(usable)
         report.skipped_in_file += int(usable[DUPLICATE_IN_FILE].sum())

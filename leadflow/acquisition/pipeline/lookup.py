@@ -8,9 +8,10 @@ name are in two steps: first only ids and names of the contacts with one of the 
 last names (as written or upper-cased: both have an index), kept when their cleaned last
 name and first initial form one of the file's blocks; then the full rows of those ids.
 
-A long import asks for fewer keys (`KnownKeys`): from its second chunk on, it holds a hash
-of every email, other email and external id the table has, and asks the database only for
-the keys whose hash is there. Most of a bought list's addresses are new, and 100,000
+A long import asks for fewer keys (`KnownKeys`): from its first chunk on (read while that
+chunk is cleaned, for a file of several chunks) or its second, it holds a hash of every
+email, other email and external id the table has, and asks the database only for the keys
+whose hash is there. Most of a bought list's addresses are new, and 100,000
 index probes per chunk were most of the match stage's time.
 
 An address may also be one of a contact's other emails (an address `leadflow dedupe` or an

@@ -1,4 +1,5 @@
-"""From its second chunk on, an import asks the database only for the keys the table may
+"""Once it has read the table's keys (before its first chunk for a file of several chunks,
+else before its second), an import asks the database only for the keys the table may
 hold (lookup.KnownKeys): it must find every contact it found before, and a key another
 writer adds while it runs must not make it fail nor create a second contact."""
 
@@ -65,6 +66,27 @@ def test_later_chunks_find_stored_contacts_and_earlier_rows(stored, asked, write
     assert "new1@example.com" in asked
     assert "new2@example.com" not in asked
     assert {"kept@example.com", "old.address@example.com", "first@example.com"} <= set(asked)
+
+
+def test_a_file_of_several_chunks_reads_the_keys_before_its_first(
+    stored, asked, write_list, run_import, monkeypatch
+):
+    monkeypatch.setattr(contacts_kind, "KNOWN_KEYS_FILE_BYTES", len(LIST))
+    report = run_import(write_list(LIST), "--on-duplicate", "update")
+
+    assert (report["created"], report["updated"], report["skipped_in_file"]) == (3, 3, 1)
+    assert Contact.objects.count() == 6
+    assert not {"new1@example.com", "new2@example.com"} & set(asked)
+    assert {"kept@example.com", "old.address@example.com", "first@example.com"} <= set(asked)
+
+
+def test_a_smaller_file_asks_for_its_first_chunk_in_full(
+    stored, asked, write_list, run_import, monkeypatch
+):
+    monkeypatch.setattr(contacts_kind, "KNOWN_KEYS_FILE_BYTES", len(LIST.encode()) + 1)
+    run_import(write_list(LIST), "--on-duplicate", "update")
+
+    assert "new1@example.com" in asked
 
 
 def test_a_key_added_meanwhile_is_found_by_asking_again(
