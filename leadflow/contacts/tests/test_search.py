@@ -214,6 +214,56 @@ def test_a_word_does_not_span_two_fields(people):
     assert found("lee acme") == {people["ann"]}
 
 
+@pytest.fixture
+def zephyr():
+    return CompanyFactory(name="Zephyr Logistics")
+
+
+def test_a_word_only_the_company_s_name_holds_finds_its_contacts(zephyr):
+    mine = ContactFactory(
+        email="kim@mail.example", first_name="Kim", last_name="Park", company=zephyr
+    )
+    ContactFactory(email="lou@mail.example", first_name="Lou", last_name="Park", company=None)
+    assert found("zephyr") == {mine}
+    assert found("GISTICS") == {mine}  # anywhere in the name, in any case
+    assert found("Park zephyr") == {mine}
+    assert found("zephyrlogistics") == set()
+
+
+def test_a_short_word_finds_the_start_of_a_word_of_the_company_s_name(zephyr):
+    mine = ContactFactory(
+        email="kim@mail.example", first_name="Kim", last_name="Park", company=zephyr
+    )
+    for word in ("z", "ZE", "l", "Lo"):
+        assert found(word) == {mine}, word
+    for word in ("ph", "gi", "s"):  # the middle or the end of the name's words
+        assert found(word) == set(), word
+
+
+def test_words_may_mix_the_company_and_the_person(people):
+    assert found("rockets lee") == {people["ann"]}
+    assert found("ann ro") == {people["ann"]}
+    assert found("LTD smith") == {people["bob"]}
+    assert found("rockets bob") == set()  # Bob is not at Acme Rockets
+    assert found("builders acme") == set()  # nobody is at both
+
+
+def test_a_word_matching_more_companies_than_the_cap_still_finds_their_contacts(monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_COMPANIES_CAP", 2)
+    at_orbit = {
+        ContactFactory(email=None, first_name="Pat", last_name=f"N{n}", company=company)
+        for n, company in enumerate(CompanyFactory.create_batch(3, name="Orbit Works"))
+    }
+    named_orbit = ContactFactory(email=None, first_name="Orbit", last_name="Q", company=None)
+    ContactFactory(
+        email=None, first_name="Pat", last_name="Z", company=CompanyFactory(name="Plain")
+    )
+    # Three companies match, one more than the cap: they go in as a subquery.
+    assert "IN (SELECT" in str(selectors.search_contacts(Contact.objects.all(), "orbit").query)
+    assert found("orbit") == {*at_orbit, named_orbit}
+    assert found("wo PAT") == at_orbit
+
+
 def test_search_keeps_to_what_the_user_may_see(people, rep, other_rep):
     people["ann"].owner = rep
     people["ann"].save()
