@@ -203,3 +203,16 @@ def test_a_word_s_companies_are_looked_up_in_the_contacts_company_index(crowd):
     plan = plan_of(sql[0])
     assert "Bitmap Index Scan on contact_search_text_trgm" in plan, plan
     assert "Seq Scan on contacts_contact" not in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram index: PostgreSQL")
+def test_a_word_s_companies_are_found_by_the_trigram_index_of_their_names(crowd):
+    """The look-up of a word's companies (before the contacts query) is `lower(name) LIKE`,
+    which the trigram index company_name_lower_trgm of contacts 0018 serves."""
+    for text in ("orbital", "OR"):
+        sql = selects(lambda t=text: selectors.search_contacts(Contact.objects.all(), t))
+        assert len(sql) == 1 and "contacts_company" in sql[0], sql
+        assert 'LOWER("contacts_company"."name")' in sql[0], sql[0]
+        plan = plan_of(sql[0])
+        assert "Bitmap Index Scan on company_name_lower_trgm" in plan, plan
+        assert "Seq Scan on contacts_company" not in plan, plan
