@@ -6,8 +6,8 @@ written in one go per chunk with their IMPORTED activities and first lifecycle s
 with `executemany` of one INSERT on SQLite. Both write the same rows. Each row brings its
 `search_text` where all of its parts are ASCII (`search_texts`), so that neither
 database's trigger has to compute it; the triggers compute the others, as for any other
-insert (contacts migrations 0007 and 0017). Matched contacts get their empty
-fields filled with `bulk_update`. The caller wraps all of it in one transaction, so a
+insert (contacts migration 0018, which keeps 0017's given texts). Matched contacts get
+their empty fields filled (pipeline/update.py). The caller wraps all of it in one transaction, so a
 failure leaves nothing half-written.
 
 On PostgreSQL, when the database role may, the COPYs run without PostgreSQL's per-row
@@ -295,7 +295,8 @@ SQLITE_SECONDS = "%Y-%m-%d %H:%M:%S"
 
 
 # For the length of a COPY, PostgreSQL's search trigger keeps the non-empty texts the rows
-# bring (contacts migration 0017); SET LOCAL: the setting ends with the transaction at most.
+# bring (contacts migrations 0017 and 0018); SET LOCAL: the setting ends with the
+# transaction at most.
 SEARCH_TEXT_GIVEN = "SET LOCAL leadflow.search_text_given = on"
 SEARCH_TEXT_COMPUTED = "SET LOCAL leadflow.search_text_given = off"
 NON_ASCII = r"[^\x00-\x7f]"
