@@ -252,18 +252,14 @@ class Contact(models.Model):
     # Not auto_now_add: imports keep a contact's real creation date from the old system.
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-    # What the list's search matches of the contact itself: "email first_name last_name",
-    # lower-cased by the database's lower() (on PostgreSQL under the default collation, not
-    # email's "C"). The company's name is not in it: search_contacts matches it in the
-    # companies table and adds `company_id IN (ids)`, so a rename touches no contact.
-    # Maintained by the database, not by Django: triggers (migration 0018) set it on every
-    # insert and on every update of those columns, so services, the admin, bulk_create and
-    # COPY imports all keep it right (an import's COPY may bring it, contacts 0017).
+    # What the list's search matches: "email first_name last_name company name", lower-cased.
+    # Maintained by the database, not by Django: triggers (migration 0007) set it on every
+    # insert and on every update of those columns, and a company rename updates its
+    # contacts, so services, the admin, bulk_create and COPY imports all keep it right.
     # Whatever value Django holds or writes here is replaced; an instance's copy is stale
     # after a save until it is read again. PostgreSQL serves `search_text LIKE '%word%'`
-    # through the trigram index contact_search_text_trgm (migration 0007, not listed in
-    # Meta.indexes because SQLite has no GIN; companies' names have company_name_lower_trgm,
-    # 0018). On SQLite, a migration that remakes this table must make 0018's triggers again.
+    # through the trigram index contact_search_text_trgm (made by that migration, not
+    # listed in Meta.indexes because SQLite has no GIN).
     search_text = models.TextField(editable=False, default="", db_default="")
 
     class Meta:

@@ -33,13 +33,6 @@ COUNT_CAP = 10_000
 SEARCH_COUNT_CAP = 1_000
 # A search word this long matches anywhere; a shorter one at the start of a word.
 SEARCH_SUBSTRING_MIN = 3
-# A search word's companies go into the contacts query as a list of ids, which PostgreSQL
-# looks up in the index contact_company (company_id first) and ORs with the trigram index
-# in one bitmap; `company_id IN (SELECT ...)` it would only apply as a filter to every
-# contact it reads. Past this many companies (a word like "inc" or "a"), the ids go as that
-# subquery instead, so the query stays small: such a word matches so many contacts that
-# filtering the list's sort index finds a page soon enough.
-SEARCH_COMPANIES_CAP = 1_000
 
 
 def list_visible_contacts(*, user: User) -> QuerySet[Contact]:
@@ -114,46 +107,22 @@ class ContactFilter:
 
 def search_contacts(contacts: QuerySet[Contact], text: str) -> QuerySet[Contact]:
     """Every word must appear, in any case, in the email, the first or last name or the
-    company's name: a word of three letters or more anywhere (`LIKE '%word%'`), a shorter
-    one at the start of one of their words ("jo" finds Jones and Jo, not Bjorn). Trigrams
-    index both forms on PostgreSQL, while a one- or two-letter substring could only be found
-    by reading every contact.
-
-    The contact's own parts are held lower-cased in `Contact.search_text` (kept by the
-    database, migration 0018); the company's name is matched in the companies table, where
-    it is stored once, and a word becomes `search_text LIKE ... OR company_id IN (ids)`.
-    Both sides go through the database's lower(), the word as well as the text and the
-    name, so they fold case alike (SQLite folds ASCII letters only)."""
+    company's name, all held lower-cased in `Contact.search_text` (kept by the database,
+    migration 0007): a word of three letters or more anywhere (`LIKE '%word%'`), a shorter
+    one at the start of one of those ("jo" finds Jones and Jo, not Bjorn). Trigrams index
+    both forms on PostgreSQL, while a one- or two-letter substring could only be found by
+    reading every contact. The word is lower-cased by the database's lower(), which the
+    triggers use, so both sides fold case alike (SQLite folds ASCII letters only)."""
     for word in text.split()[:5]:
         word = word[:100]
-        lowered = Lower(Value(word))
         if len(word) >= SEARCH_SUBSTRING_MIN:
-            in_text = Q(search_text__contains=lowered)
-            in_name = Q(lower_name__contains=lowered)
+            contacts = contacts.filter(search_text__contains=Lower(Value(word)))
         else:
-            at_a_word = Lower(Value(" " + word))
-            in_text = Q(search_text__startswith=lowered) | Q(search_text__contains=at_a_word)
-            in_name = Q(lower_name__startswith=lowered) | Q(lower_name__contains=at_a_word)
-        of_company = _of_companies_named(in_name, using=contacts.db)
-        contacts = contacts.filter(in_text if of_company is None else in_text | of_company)
+            contacts = contacts.filter(
+                Q(search_text__startswith=Lower(Value(word)))
+                | Q(search_text__contains=Lower(Value(" " + word)))
+            )
     return contacts
-
-
-def _of_companies_named(match: Q, *, using: str) -> Q | None:
-    """`company_id IN (ids)` for the companies whose lower-cased name (`lower_name`)
-    matches, the ids read first; a subquery past SEARCH_COMPANIES_CAP of them (see there);
-    None when no company matches."""
-    companies = (
-        Company.objects.using(using)
-        .annotate(lower_name=Lower("name"))
-        .filter(match)
-        .order_by()
-        .values_list("pk", flat=True)
-    )
-    ids = list(companies[: SEARCH_COMPANIES_CAP + 1])
-    if len(ids) > SEARCH_COMPANIES_CAP:
-        return Q(company_id__in=companies)
-    return Q(company_id__in=ids) if ids else None
 
 
 class InvalidCursor(ValueError):

@@ -302,15 +302,24 @@ SEARCH_TEXT_COMPUTED = "SET LOCAL leadflow.search_text_given = off"
 NON_ASCII = r"[^\x00-\x7f]"
 
 
-def search_texts(rows: pl.DataFrame) -> pl.Series:
+def search_texts(rows: pl.DataFrame, company_names: dict[int, str]) -> pl.Series:
     """Each new contact's `search_text` as the database's triggers write it: "email first
-    last", lower-cased (contacts migration 0018's search_text_sql; the search finds the
-    company by its own name). Empty where any part is not ASCII: Python's lower-casing and
-    the database's agree on ASCII only, and the trigger computes those rows itself."""
+    last company", lower-cased (contacts migration 0007's search_text_sql). Empty where
+    any part is not ASCII: Python's lower-casing and the database's agree on ASCII only,
+    and the trigger computes those rows itself."""
+    company = rows["company_id"].replace_strict(company_names, default=None, return_dtype=pl.String)
     parts = [pl.col(c).fill_null("") for c in ("email", "first_name", "last_name")]
-    text = pl.concat_str(parts, separator=" ")
+    text = pl.concat_str([*parts, company.fill_null("")], separator=" ")
     text = pl.when(text.str.contains(NON_ASCII)).then(pl.lit("")).otherwise(text.str.to_lowercase())
     return rows.select(text.alias("search_text")).to_series()
+
+
+def company_names(ids: list[int]) -> dict[int, str]:
+    """The stored names of these companies, as the search trigger reads them."""
+    names: dict[int, str] = {}
+    for chunk in chunks(sorted(ids)):
+        names.update(Company.objects.filter(pk__in=chunk).values_list("pk", "name"))
+    return names
 
 
 def _ids_for(values: pl.Series, ids: dict[str, int | None], key) -> pl.Series:
@@ -440,7 +449,8 @@ def insert_contacts(
         company_ids=company_ids,
         now=now,
     )
-    rows = rows.with_columns(search_texts(rows))
+    names = company_names(rows["company_id"].drop_nulls().unique().to_list())
+    rows = rows.with_columns(search_texts(rows, names))
     occurred_at = pl.lit(now.astimezone(UTC).replace(tzinfo=None), dtype=pl.Datetime("us"))
     # The same document Activity.data held when each activity was saved one by one.
     data = pl.concat_str(

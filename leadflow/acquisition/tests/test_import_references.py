@@ -63,7 +63,7 @@ def test_an_import_turns_row_checks_off_only_for_its_copies(write_list, run_impo
     ann = Contact.objects.get(email="ann@example.com")
     assert ann.company.name == "Acme" and ann.first_touch_channel.name == "Webinar"
     # The search trigger is ENABLE ALWAYS: it kept search_text while the others were off.
-    assert Contact.objects.get(pk=ann.pk).search_text == "ann@example.com ann smith"
+    assert Contact.objects.get(pk=ann.pk).search_text == "ann@example.com ann smith acme"
     assert Activity.objects.filter(contact=ann, kind=ActivityKind.IMPORTED).count() == 1
     assert StageChange.objects.filter(contact=ann, source="import").count() == 1
     # Still inside the test's transaction: the setting is back and checks run again.

@@ -1,6 +1,5 @@
 """An import hands the database the search text of its ASCII rows (contacts migration 0017):
-what it writes must be exactly what the database's own trigger would have written (the
-text of contacts 0018: email, first and last name, without the company)."""
+what it writes must be exactly what the database's own trigger would have written."""
 
 import importlib
 
@@ -10,20 +9,19 @@ from django.db import connection
 
 from leadflow.acquisition.pipeline.load import search_texts
 from leadflow.contacts.models import Contact
-from leadflow.contacts.selectors import search_contacts
 from leadflow.contacts.tests.factories import CompanyFactory
 
 pytestmark = pytest.mark.django_db
-search_text = importlib.import_module(
-    "leadflow.contacts.migrations.0018_search_text_without_company"
+search_text = importlib.import_module("leadflow.contacts.migrations.0007_contact_search_text")
+# The text of every contact as the database computes it, beside the one it holds.
+BOTH_TEXTS = (
+    f"SELECT email, search_text, {search_text.of_row('contacts_contact')} FROM contacts_contact"  # noqa: S608
 )
 
 
 def _texts() -> dict[str, tuple[str, str]]:
-    """The text of every contact as the database computes it, beside the one it holds."""
-    computed = search_text.of_row("contacts_contact", vendor=connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT email, search_text, {computed} FROM contacts_contact")  # noqa: S608
+        cursor.execute(BOTH_TEXTS)
         return {email: (held, computed) for email, held, computed in cursor.fetchall()}
 
 
@@ -44,14 +42,9 @@ def test_every_imported_contact_holds_the_text_the_database_computes(write_list,
     assert {email: held for email, (held, _) in texts.items()} == {
         email: computed for email, (_, computed) in texts.items()
     }
-    assert texts["ann@example.com"][0] == "ann@example.com ann lee"
-    assert texts["bo@example.com"][0] == "bo@example.com bo "
-    assert texts["kai@example.com"][0] == "kai@example.com  "
+    assert texts["ann@example.com"][0] == "ann@example.com ann lee acme inc."
+    assert texts["bo@example.com"][0] == "bo@example.com bo  "
     assert Contact.objects.get(email="zoe@example.com").search_text.startswith("zoe@example.com")
-    # The company is found by its stored name, whatever the file's spelling.
-    assert set(search_contacts(Contact.objects.all(), "ann acme")) == {
-        Contact.objects.get(email="ann@example.com")
-    }
 
 
 def test_a_row_with_any_non_ascii_part_is_left_to_the_database():
@@ -60,10 +53,11 @@ def test_a_row_with_any_non_ascii_part_is_left_to_the_database():
             "email": ["a@x.io", "b@x.io", None],
             "first_name": ["Ann", "Zoë", "Bo"],
             "last_name": ["Lee", "Lee", "Lee"],
-            "company_id": [1, None, 2],  # whatever the company, it is not in the text
+            "company_id": [1, None, 2],
         }
     )
-    assert search_texts(rows).to_list() == ["a@x.io ann lee", "", " bo lee"]
+    texts = search_texts(rows, {1: "ACME Inc.", 2: "Société"})
+    assert texts.to_list() == ["a@x.io ann lee acme inc.", "", ""]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL trigger")
@@ -87,27 +81,5 @@ def test_only_an_import_s_copy_is_trusted_with_its_text(write_list, run_import):
             "WHERE email = 'ann@example.com'"
         )
     texts = _texts()
-    assert texts["bo@example.com"] == ("bo@example.com bo ", "bo@example.com bo ")
-    assert texts["ann@example.com"][0] == "ann@example.com ann-marie "
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL trigger")
-def test_with_the_setting_on_an_insert_keeps_a_given_text_and_computes_an_empty_one():
-    """The INSERT trigger's WHEN (contacts 0018) lets a non-empty text through as given, the
-    way an import's COPY sends it: the function is not called for it."""
-    insert = (
-        "INSERT INTO contacts_contact (email, other_emails, first_name, last_name, phone, "
-        "job_title, country, lifecycle_stage, score, consent, attributes, created_at, "
-        "updated_at, search_text) VALUES (%s, '[]', 'Cy', 'Ng', '', '', '', "
-        "'lead', 0, 'unknown', '{}', now(), now(), %s)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL leadflow.search_text_given = on")
-        cursor.execute(insert, ["given@example.com", "as the import computed it"])
-        cursor.execute(insert, ["empty@example.com", ""])
-        cursor.execute("SET LOCAL leadflow.search_text_given = off")
-        cursor.execute(insert, ["off@example.com", "not trusted"])
-    texts = _texts()
-    assert texts["given@example.com"][0] == "as the import computed it"
-    assert texts["empty@example.com"][0] == "empty@example.com cy ng"
-    assert texts["off@example.com"][0] == "off@example.com cy ng"
+    assert texts["bo@example.com"] == ("bo@example.com bo  ", "bo@example.com bo  ")
+    assert texts["ann@example.com"][0] == "ann@example.com ann-marie  "

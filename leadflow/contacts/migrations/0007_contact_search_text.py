@@ -33,8 +33,6 @@
 # SQLite (most AlterField/RemoveField do: Django copies the table and drops the old one)
 # drops these triggers with the old table. Such a migration must run create_triggers()
 # from this module again; leadflow/contacts/tests/test_search.py fails if it does not.
-# (After contacts 0018, the create_triggers() of 0018: the text no longer holds the
-# company's name, and these triggers would put it back.)
 
 from django.db import migrations, models
 

@@ -22,14 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leadflow.contacts import selectors
-from leadflow.contacts.models import (
-    Activity,
-    ActivityKind,
-    Channel,
-    Company,
-    Contact,
-    LifecycleStage,
-)
+from leadflow.contacts.models import Activity, ActivityKind, Channel, Contact, LifecycleStage
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +34,6 @@ TABLES = ("contacts_contact", "contacts_activity")
 def crowd(rep, other_rep):
     """A few thousand contacts and activities, analysed, so plans reflect real statistics."""
     channels = [Channel.objects.create(name=f"Channel {n}") for n in range(5)]
-    companies = Company.objects.bulk_create(
-        [Company(name=f"Firm{n} Group") for n in range(40)]
-        + [Company(name="Orbital Systems"), Company(name="Orbital Freight")]
-    )
     now = timezone.now()
     owners = [rep, other_rep, None, None]
     Contact.objects.bulk_create(
@@ -56,7 +45,6 @@ def crowd(rep, other_rep):
             owner=owners[n % 4],
             first_touch_channel=channels[n % 5],
             score=n % 101,
-            company=companies[n % len(companies)] if n % 2 else None,
             created_at=now - timedelta(minutes=n),
         )
         for n in range(3000)
@@ -178,41 +166,3 @@ def test_search_is_served_by_its_trigram_index(crowd):
         assert "Bitmap Index Scan on contact_search_text_trgm" in plan, plan
         assert plan.count("Bitmap Index Scan") == 1, plan
         assert "Seq Scan on contacts_contact" not in plan, plan
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram index: PostgreSQL")
-def test_a_word_s_companies_are_looked_up_in_the_contacts_company_index(crowd):
-    """A word that matches companies' names is `company_id IN (ids)` beside the trigram
-    condition: the index contact_company (company_id first) finds their contacts, ORed with
-    the trigram index in one bitmap, not a filter over every contact."""
-    for text in ("orbital", "OR"):
-        contacts = selectors.search_contacts(Contact.objects.all(), text)
-        sql = selects(
-            lambda c=contacts: selectors.count_contacts_capped(c, cap=selectors.SEARCH_COUNT_CAP)
-        )
-        assert len(sql) == 1
-        plan = plan_of(sql[0])
-        assert "Bitmap Index Scan on contact_search_text_trgm" in plan, plan
-        assert "Bitmap Index Scan on contact_company" in plan, plan
-        assert "Index Cond: (company_id = ANY" in plan, plan
-        assert "SubPlan" not in plan, plan
-        assert "Seq Scan on contacts_contact" not in plan, plan
-    # Two words, one of them a company's: still one walk of the trigram index, no table scan.
-    contacts = selectors.search_contacts(Contact.objects.all(), "first1 orbital")
-    sql = selects(lambda: selectors.count_contacts_capped(contacts, cap=selectors.SEARCH_COUNT_CAP))
-    plan = plan_of(sql[0])
-    assert "Bitmap Index Scan on contact_search_text_trgm" in plan, plan
-    assert "Seq Scan on contacts_contact" not in plan, plan
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram index: PostgreSQL")
-def test_a_word_s_companies_are_found_by_the_trigram_index_of_their_names(crowd):
-    """The look-up of a word's companies (before the contacts query) is `lower(name) LIKE`,
-    which the trigram index company_name_lower_trgm of contacts 0018 serves."""
-    for text in ("orbital", "OR"):
-        sql = selects(lambda t=text: selectors.search_contacts(Contact.objects.all(), t))
-        assert len(sql) == 1 and "contacts_company" in sql[0], sql
-        assert 'LOWER("contacts_company"."name")' in sql[0], sql[0]
-        plan = plan_of(sql[0])
-        assert "Bitmap Index Scan on company_name_lower_trgm" in plan, plan
-        assert "Seq Scan on contacts_company" not in plan, plan
