@@ -228,3 +228,23 @@ def test_search_follows_a_rename_right_away(people, admin_user):
     services.update_contact(contact=people["cat"], actor=admin_user, last_name="Katz")
     assert found("smith") == {people["bob"]}
     assert found("katz") == {people["cat"]}
+
+
+# --- letters beyond ASCII ---------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite's lower() folds ASCII letters only"
+)
+@pytest.mark.parametrize("word", ["élodie", "Élodie", "ÉLODIE", "ørsted", "ØRSTED", "société"])
+def test_accented_capitals_are_found_in_any_case(word):
+    """The email's collation ("C", contacts 0016) must not decide how the whole text is
+    lower-cased (contacts 0018): "C" folds ASCII letters only."""
+    elodie = ContactFactory(
+        email="e.orsted@example.com",
+        first_name="Élodie",
+        last_name="Ørsted",
+        company=CompanyFactory(name="Société Générale"),
+    )
+    assert text_of(elodie) == "e.orsted@example.com élodie ørsted société générale"
+    assert found(word) == {elodie}
