@@ -720,6 +720,7 @@ def scenarios(meta: dict) -> list[tuple[str, Callable]]:
     common_last = LAST_NAMES[0]
     rare_first = FIRST_NAMES[-1]
     company_word = COMPANY_NOUNS[7].lower()
+    company_suffix = COMPANY_SUFFIXES[2]
     f = ContactFilter
     return [
         ("list: first page, newest", list_page(admin)),
@@ -754,6 +755,20 @@ def scenarios(meta: dict) -> list[tuple[str, Callable]]:
         (
             f"search: '{FIRST_NAMES[0]} {common_last}'",
             list_page(admin, f(search=f"{FIRST_NAMES[0]} {common_last}")),
+        ),
+        # A person's word beside a company's: one trigram scan intersects both words in the
+        # one search text; a search that looked the company up apart failed these (2026-12-07).
+        (
+            f"search: '{common_last} {company_word}'",
+            list_page(admin, f(search=f"{common_last} {company_word}")),
+        ),
+        (
+            f"search: '{rare_first} {company_word}'",
+            list_page(admin, f(search=f"{rare_first} {company_word}")),
+        ),
+        (
+            f"search: '{rare_first} {company_suffix}'",
+            list_page(admin, f(search=f"{rare_first} {company_suffix}")),
         ),
         ("search: no match 'qzxv'", list_page(admin, f(search="qzxv"))),
         (f"search: rep, '{common_last}'", list_page(rep, f(search=common_last))),
