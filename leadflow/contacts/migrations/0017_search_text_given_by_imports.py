@@ -23,7 +23,12 @@ by_primary_key = importlib.import_module(
 # The setting's name, read by acquisition/pipeline/load.py.
 GIVEN_SETTING = "leadflow.search_text_given"
 TEXT = search_text.search_text_sql("NEW.email", "NEW.first_name", "NEW.last_name", "company_name")
-TRIGGER_FUNCTION = f"""
+
+
+def trigger_function(text: str) -> str:
+    """The contacts trigger's function, setting NEW.search_text to `text` (SQL over NEW and
+    the company's name, `company_name`) unless an import's COPY gave a text."""
+    return f"""
     CREATE OR REPLACE FUNCTION contacts_contact_search_text() RETURNS trigger
     LANGUAGE plpgsql SET enable_seqscan = off AS $$
     DECLARE
@@ -37,11 +42,14 @@ TRIGGER_FUNCTION = f"""
             SELECT co.name INTO company_name FROM contacts_company AS co
             WHERE co.id = NEW.company_id;
         END IF;
-        NEW.search_text := {TEXT};
+        NEW.search_text := {text};
         RETURN NEW;
     END
     $$
-"""
+"""  # noqa: S608 (text and the setting's name are the migrations' constants)
+
+
+TRIGGER_FUNCTION = trigger_function(TEXT)
 
 
 def forwards(apps, schema_editor):

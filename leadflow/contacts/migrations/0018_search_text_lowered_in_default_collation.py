@@ -23,25 +23,7 @@ TEXT = (
     "|| coalesce(NEW.last_name, '') || ' ' || coalesce(company_name, '')) "
     'COLLATE "default")'
 )
-TRIGGER_FUNCTION = f"""
-    CREATE OR REPLACE FUNCTION contacts_contact_search_text() RETURNS trigger
-    LANGUAGE plpgsql SET enable_seqscan = off AS $$
-    DECLARE
-        company_name text;
-    BEGIN
-        IF TG_OP = 'INSERT' AND NEW.search_text <> ''
-           AND current_setting('{given.GIVEN_SETTING}', true) = 'on' THEN
-            RETURN NEW;
-        END IF;
-        IF NEW.company_id IS NOT NULL THEN
-            SELECT co.name INTO company_name FROM contacts_company AS co
-            WHERE co.id = NEW.company_id;
-        END IF;
-        NEW.search_text := {TEXT};
-        RETURN NEW;
-    END
-    $$
-"""  # noqa: S608 (TEXT and the setting's name are this module's constants)
+TRIGGER_FUNCTION = given.trigger_function(TEXT)
 # Only a text with an upper-case letter left can be wrong: 0016's lower() folded the rest.
 REWRITE_UNFOLDED = """
     UPDATE contacts_contact SET search_text = search_text
