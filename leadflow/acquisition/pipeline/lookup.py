@@ -53,11 +53,14 @@ SELECT_BY = {
     ("postgresql", "id"): _PG_COLUMNS + "WHERE c.id = ANY(%s)",
     ("postgresql", "phone without email"): _PG_COLUMNS
     + "WHERE c.email IS NULL AND c.phone = ANY(%s)",
+    ("postgresql", "every phone without email"): _PG_COLUMNS
+    + "WHERE c.email IS NULL AND c.phone <> ''",
     ("sqlite", "email"): _COLUMNS + "WHERE c.email" + _SQLITE_IN,
     ("sqlite", "external_id"): _COLUMNS + "WHERE c.external_id" + _SQLITE_IN,
     ("sqlite", "phone"): _COLUMNS + "WHERE c.phone" + _SQLITE_IN,
     ("sqlite", "id"): _COLUMNS + "WHERE c.id" + _SQLITE_IN,
     ("sqlite", "phone without email"): _COLUMNS + "WHERE c.email IS NULL AND c.phone" + _SQLITE_IN,
+    ("sqlite", "every phone without email"): _COLUMNS + "WHERE c.email IS NULL AND c.phone <> ''",
 }
 # Ids and names of the contacts with a last name as written or upper-cased (two %s).
 _NAMES = "SELECT id, first_name, last_name FROM contacts_contact "
@@ -93,6 +96,10 @@ FIRST_NAMES_BY = {
 EMAILLESS_COUNT = "SELECT count(*) FROM contacts_contact WHERE email IS NULL"
 EMAILLESS_NAMES = _NAMES + "WHERE email IS NULL"
 EMAILLESS_AT_ONCE = 200_000
+# The same for phones: a list of people with emails asks by phone only about the contacts
+# without one, and 100,000 probes of the phone index found none in most databases (0.15 s
+# a chunk at 1,000,000 contacts). The email index holds the NULLs, so the count is cheap.
+EMAILLESS_PHONES_COUNT = "SELECT count(*) FROM contacts_contact WHERE email IS NULL AND phone <> ''"
 # (address, id) of the contacts that hold one of the addresses among their other emails.
 # Most contacts have none and store '[]'; the partial index contact_other_emails lists the
 # others, and its condition is written here exactly as Django wrote it, NOT (... = '[]'),
@@ -233,13 +240,14 @@ def _when(value) -> datetime | None:
     return value
 
 
-def _select(column: str, values: list) -> pl.DataFrame:
-    """Full candidate rows of the contacts whose `column` is one of `values`."""
+def _select(column: str, values: list | None) -> pl.DataFrame:
+    """Full candidate rows of the contacts whose `column` is one of `values`; with None,
+    of every contact the statement finds (it has no parameter)."""
     sql = SELECT_BY[connection.vendor, column]
     rows: dict[int, tuple] = {}
     with connection.cursor() as cursor:
-        for chunk in chunks(sorted(set(values)), CHUNK):
-            cursor.execute(sql, [_bind(chunk)])
+        for chunk in [None] if values is None else chunks(sorted(set(values)), CHUNK):
+            cursor.execute(sql, None if chunk is None else [_bind(chunk)])
             for row in cursor.fetchall():
                 rows[row[0]] = (
                     *row[:9],
@@ -278,8 +286,20 @@ def by_keys(*, emails: list[str], external_ids: list[str]) -> pl.DataFrame:
 
 def by_phones(phones: list[str], *, without_email: bool = False) -> pl.DataFrame:
     """The contacts with one of these phones (as stored: E.164 when an import or form set
-    it), only those without an email if asked."""
-    return _select("phone without email" if without_email else "phone", phones)
+    it), only those without an email if asked: when they are fewer than the phones, all of
+    them are read and the phones picked here."""
+    if not without_email:
+        return _select("phone", phones)
+    if len(phones) > LOOKUP_AT_ONCE:
+        with connection.cursor() as cursor:
+            cursor.execute(EMAILLESS_PHONES_COUNT)
+            emailless = cursor.fetchone()[0]
+        if emailless == 0:
+            return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+        if emailless <= len(phones):
+            every = _select("every phone without email", None)
+            return every.filter(pl.col("phone").is_in(pl.Series(phones, dtype=pl.String).implode()))
+    return _select("phone without email", phones)
 
 
 def by_ids(ids: list[int]) -> pl.DataFrame:

@@ -487,6 +487,31 @@ def test_the_database_lookup_finds_contacts_by_phone_and_name_block():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("at_once", [0, 10_000])
+def test_the_database_lookup_by_phone_without_email_reads_few_contacts_at_once(
+    monkeypatch, at_once
+):
+    # At 0, every ask is "many phones": no contact without an email answers at once, and
+    # fewer such contacts than phones are read all together, then picked by phone; at
+    # 10,000, each phone is asked for. Both must find the same contacts.
+    monkeypatch.setattr(db_lookup, "LOOKUP_AT_ONCE", at_once)
+    ContactFactory(phone="+12025550101")  # has an email: never a match for this ask
+    phones = ["+12025550101", "+12025550102", "+12025550103"]
+    assert db_lookup.by_phones(phones, without_email=True).is_empty()
+
+    ann = ContactFactory(email=None, phone="+12025550102")
+    ContactFactory(email=None, phone="+12025550199")  # emailless, but not a phone asked for
+    ContactFactory(email=None, phone="")
+    found = db_lookup.by_phones(phones, without_email=True)
+    assert found.select("id", "phone").rows() == [(ann.pk, "+12025550102")]
+
+    bo = ContactFactory(email=None, phone="+12025550103")
+    ContactFactory(email=None, phone="+12025550198")  # now more without email than phones
+    found = db_lookup.by_phones(phones, without_email=True)
+    assert sorted(found["id"].to_list()) == [ann.pk, bo.pk]
+
+
+@pytest.mark.django_db
 def test_the_database_lookup_finds_values_with_quotes_commas_and_backslashes():
     # On PostgreSQL the values go as one array literal (lookup.text_array): its quoting
     # must bring every one of them back as written.
