@@ -22,7 +22,7 @@ contact moves on the lifecycle as the deal did: to opportunity when the deal was
 StageChange (source "deal import") and STAGE_CHANGED activity dated then, in bulk, without
 a service call or an event per row: importing history does not send webhooks or rescore.
 A contact younger than its first deal is dated back to it, with the change that opened its
-history (`_date_back`), so the history reads in order.
+history (`base.date_back`), so the history reads in order.
 (`sales.services` itself does not change a contact's stage on a win yet; this follows the
 lifecycle that `leadflow demo` writes.)
 
@@ -49,6 +49,7 @@ from leadflow.acquisition.kinds.base import (
     changed_fields,
     chunks,
     contact_reason,
+    date_back,
     first_reason,
     mapped_chunks,
     money,
@@ -623,7 +624,7 @@ def _stage_moves(new: pl.DataFrame, *, write: bool, job_id: int | None) -> dict[
             final[pk] = LifecycleStage.CUSTOMER
             moves["contacts made customers"] += 1
     if write:
-        _date_back(dated_back, job_id)
+        date_back(dated_back, job_id)
         _write_stage_moves(changes, final, job_id, now)
         # One record per contact of what undo puts back: its stage and its creation date.
         before: dict[int, dict] = {}
@@ -639,33 +640,6 @@ def _stage_moves(new: pl.DataFrame, *, write: bool, job_id: int | None) -> dict[
             written.setdefault(pk, {})["created_at"] = at
         record_contact_updates(job_id, [(pk, before[pk], written[pk]) for pk in written])
     return moves
-
-
-def _date_back(opened: dict[int, datetime], job_id) -> None:
-    """Contacts whose first deal is older than they are (a list imported today, its CRM's
-    deals from 2024): each is dated back to its first deal, and so is the change that
-    opened its history (from no stage), so the history reads in order and the time from
-    lead to customer is the real one. The stage changes are recorded here for undo to put
-    back; the contacts' dates with their other changes (`_stage_moves`)."""
-    firsts: list[StageChange] = []
-    for batch in chunks(list(opened)):
-        found = StageChange.objects.filter(contact_id__in=batch, from_stage="")
-        firsts += [
-            c
-            for c in found.only("pk", "contact_id", "changed_at")
-            if opened[c.contact_id] < c.changed_at
-        ]
-    before = {change.pk: change.changed_at for change in firsts}
-    for change in firsts:
-        change.changed_at = opened[change.contact_id]
-    contacts = [Contact(pk=pk, created_at=at) for pk, at in opened.items()]
-    Contact.objects.bulk_update(contacts, ["created_at"], batch_size=BATCH_SIZE)
-    StageChange.objects.bulk_update(firsts, ["changed_at"], batch_size=BATCH_SIZE)
-    record_updated(
-        job_id,
-        StageChange,
-        [(c.pk, {"changed_at": before[c.pk]}, {"changed_at": c.changed_at}) for c in firsts],
-    )
 
 
 def _write_stage_moves(changes, final: dict[int, str], job_id: int, now) -> None:

@@ -16,7 +16,10 @@ those of an activity we have.
 Channels and campaigns named in the file are created if new (a campaign without a channel
 goes under "Unassigned"). A contact without a first touch gets its earliest imported
 touch; its last touch moves to the latest imported one when that is later than every
-touch on its timeline.
+touch on its timeline. A contact younger than its earliest imported activity (a list
+imported today, its email tool's history from 2024) is dated back to it, as a deal import
+dates a contact back to its first deal, so its history reads in order and cohorts and
+times to conversion use the real dates; undo puts the dates back.
 """
 
 import hashlib
@@ -41,14 +44,15 @@ from leadflow.acquisition.kinds.base import (
     changed_fields,
     chunks,
     contact_reason,
+    date_back,
     ensure_unassigned_channel,
     first_reason,
     mapped_chunks,
     missing_names,
     record_contact_updates,
     writing,
+    younger_contacts,
 )
-from leadflow.acquisition.models import ImportJob
 from leadflow.acquisition.pipeline import load
 from leadflow.acquisition.pipeline.dates import parse_dates
 from leadflow.acquisition.pipeline.mapping import ATTR_PREFIX
@@ -63,6 +67,7 @@ BATCH_SIZE = 1000
 MISSING_KIND = "missing kind"
 MISSING_DATE = "missing occurred_at"
 INVALID_DATE = "occurred_at is not a date"
+DATED_BACK = "contacts dated back to their first activity"
 MAX_LENGTHS = {"channel": 100, "campaign": 200}
 # Keys of an activity's data that say where it came from, not what happened.
 PROVENANCE = ("import_job", "line")
@@ -123,14 +128,15 @@ def run(job_run: ImportRun) -> None:
 
 class ActivitiesRun:
     """What an activities import keeps from chunk to chunk: the keys of the rows kept so
-    far, the count by kind, and the first touches it gave (a later chunk's earlier touch
-    replaces one)."""
+    far, the count by kind, the first touches it gave (a later chunk's earlier touch
+    replaces one) and the contacts it dated back."""
 
     def __init__(self, job_run: ImportRun) -> None:
         self.job_run = job_run
         self.seen = FirstSeen()
         self.by_kind: Counter[str] = Counter()
         self.first_touches: dict[int, datetime] = {}
+        self.dated_back: set[int] = set()  # a contact two chunks date back counts once
 
     def chunk(self, reader: MappedChunks, raw: pl.DataFrame, rows: pl.DataFrame) -> None:
         options, report = self.job_run.options, self.job_run.report
@@ -183,10 +189,15 @@ class ActivitiesRun:
         report.created += new.height
         report.skipped_in_database += usable.height - new.height
         self.by_kind.update(dict(new.group_by("kind").len().rows()))
+        earliest = dict(new.group_by(CONTACT_ID).agg(pl.col("occurred_at").min()).iter_rows())
+        younger = younger_contacts(earliest)
+        self.dated_back.update(younger)
+        report.details[DATED_BACK] = len(self.dated_back)
         if options.dry_run:
             _plan_names(new, report)
         else:
-            _load(new, self.job_run, self.first_touches)
+            dated = {pk: (at, earliest[pk]) for pk, at in younger.items()}
+            _load(new, self.job_run, self.first_touches, dated)
 
 
 def _data(row: dict, attributes: list[str]) -> dict:
@@ -249,7 +260,14 @@ def _plan_names(new: pl.DataFrame, report) -> None:
     report.channels_created = add_names(report.channels_created, channels)
 
 
-def _load(new: pl.DataFrame, job_run: ImportRun, first_touches: dict[int, datetime]) -> None:
+def _load(
+    new: pl.DataFrame,
+    job_run: ImportRun,
+    first_touches: dict[int, datetime],
+    dated: dict[int, tuple[datetime, datetime]],
+) -> None:
+    """The chunk's new activities written, and their contacts' touches moved and, for the
+    contacts in `dated` ({id: (created_at, earliest activity)}), creation dated back."""
     report, job = job_run.report, job_run.job
     channels, created = load.ensure_channels(set(new["channel"].drop_nulls().to_list()))
     report.channels_created = add_names(report.channels_created, created)
@@ -266,7 +284,13 @@ def _load(new: pl.DataFrame, job_run: ImportRun, first_touches: dict[int, dateti
         channel = channels.get(row["channel"].casefold()) if row["channel"] else None
         return channel or (campaign.channel if campaign else None), campaign
 
-    _move_touches(new, touch, first_touches, job)
+    changes = _move_touches(new, touch, first_touches)
+    date_back({pk: earliest for pk, (_, earliest) in dated.items()}, job)
+    for pk, (created, earliest) in dated.items():
+        before, written = changes.setdefault(pk, ({}, {}))
+        before["created_at"], written["created_at"] = created, earliest
+    # One record a contact, of its touches and its date, for undo to put back.
+    record_contact_updates(job, [(pk, *change) for pk, change in changes.items()])
     for batch in new.iter_slices(BATCH_SIZE):
         activities = []
         for row in batch.iter_rows(named=True):
@@ -286,17 +310,18 @@ def _load(new: pl.DataFrame, job_run: ImportRun, first_touches: dict[int, dateti
 
 
 def _move_touches(
-    new: pl.DataFrame, touch, first_touches: dict[int, datetime], job: ImportJob
-) -> None:
+    new: pl.DataFrame, touch, first_touches: dict[int, datetime]
+) -> dict[int, tuple[dict, dict]]:
     """First touch where a contact has none (or has the one an earlier chunk of this file
     gave it, and this chunk's is earlier); last touch where the file's is the latest.
+    Returns each moved contact's touches before and written, for undo.
 
     Reads the contacts' current first touch and their latest touch on the timeline (one
     query each per 900 contacts) before the new activities are written.
     """
     touched = new.filter(pl.col("channel").is_not_null() | pl.col("campaign").is_not_null())
     if touched.is_empty():
-        return
+        return {}
     ordered = touched.sort("occurred_at")
     earliest = ordered.unique(CONTACT_ID, keep="first")
     latest = ordered.unique(CONTACT_ID, keep="last")
@@ -329,7 +354,7 @@ def _move_touches(
         if known is None or row["occurred_at"] > known:
             channel, campaign = touch(row)
             groups.setdefault(("last", channel, campaign), []).append(row[CONTACT_ID])
-    _record_touches(job, groups)
+    changes = _touches_before(groups)
     now = timezone.now()
     for (which, channel, campaign), pks in groups.items():
         for chunk in chunks(pks):
@@ -337,6 +362,7 @@ def _move_touches(
                 **{f"{which}_touch_channel": channel, f"{which}_touch_campaign": campaign},
                 updated_at=now,
             )
+    return changes
 
 
 TOUCH_FIELDS = (
@@ -347,7 +373,7 @@ TOUCH_FIELDS = (
 )
 
 
-def _record_touches(job, groups: dict[tuple, list[int]]) -> None:
+def _touches_before(groups: dict[tuple, list[int]]) -> dict[int, tuple[dict, dict]]:
     """The touches about to be written, with the contacts' touches before, for undo."""
     written: dict[int, dict] = {}
     for (which, channel, campaign), pks in groups.items():
@@ -362,6 +388,4 @@ def _record_touches(job, groups: dict[tuple, list[int]]) -> None:
     for chunk in chunks(list(written)):
         found = Contact.objects.filter(pk__in=chunk).values_list("pk", *TOUCH_FIELDS)
         before.update((pk, dict(zip(TOUCH_FIELDS, values, strict=True))) for pk, *values in found)
-    record_contact_updates(
-        job, [(pk, *changed_fields(before[pk], after)) for pk, after in written.items()]
-    )
+    return {pk: changed_fields(before[pk], after) for pk, after in written.items()}

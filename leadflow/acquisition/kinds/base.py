@@ -32,7 +32,8 @@ from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
 from leadflow.acquisition.pipeline.rejects import RejectsFile
 from leadflow.acquisition.pipeline.validate import REASON
 from leadflow.acquisition.pipeline.values import AMOUNT_DIGITS, blank_to_null
-from leadflow.contacts.models import Channel, ChannelKind, Contact, Vendor
+from leadflow.contacts.bulk import insert_rows, update_rows
+from leadflow.contacts.models import Channel, ChannelKind, Contact, StageChange, Vendor
 from leadflow.errors import LeadflowError
 
 DUPLICATE_POLICIES = tuple(DuplicatePolicy.values)
@@ -196,14 +197,14 @@ def record_created(job: ImportJob | int | None, model, ids: Iterable[int]) -> No
     if (job_id := _job_id(job)) is None:
         return
     label = model._meta.label_lower
-    ImportRecord.objects.bulk_create(
-        (
+    insert_rows(
+        ImportRecord,
+        [
             ImportRecord(
                 job_id=job_id, model=label, object_id=pk, action=ImportRecordAction.CREATED
             )
             for pk in ids
-        ),
-        batch_size=BATCH_SIZE,
+        ],
     )
 
 
@@ -215,8 +216,9 @@ def record_updated(
     if (job_id := _job_id(job)) is None:
         return
     label = model._meta.label_lower
-    ImportRecord.objects.bulk_create(
-        (
+    insert_rows(
+        ImportRecord,
+        [
             ImportRecord(
                 job_id=job_id,
                 model=label,
@@ -227,8 +229,7 @@ def record_updated(
             )
             for pk, before, written in changes
             if written
-        ),
-        batch_size=BATCH_SIZE,
+        ],
     )
 
 
@@ -246,8 +247,9 @@ def record_contact_updates(
     changes are."""
     if (job_id := _job_id(job)) is None:
         return
-    ImportChange.objects.bulk_create(
-        (
+    insert_rows(
+        ImportChange,
+        [
             ImportChange(
                 job_id=job_id,
                 contact_id=pk,
@@ -257,12 +259,48 @@ def record_contact_updates(
             )
             for pk, before, written in changes
             if written
-        ),
-        batch_size=BATCH_SIZE,
+        ],
     )
 
 
 # --- What the kinds other than contacts share ---------------------------------------------
+
+
+def younger_contacts(earliest: dict[int, datetime]) -> dict[int, datetime]:
+    """created_at of the contacts created after the earliest event a file gives them (a
+    list imported today, its CRM's deals or activities from 2024)."""
+    created: dict[int, datetime] = {}
+    for chunk in chunks(list(earliest)):
+        found = Contact.objects.filter(pk__in=chunk).values_list("pk", "created_at")
+        created.update((pk, at) for pk, at in found if earliest[pk] < at)
+    return created
+
+
+def date_back(opened: dict[int, datetime], job: ImportJob | int | None) -> None:
+    """Each contact's creation moved back to `opened[pk]`, and so the change that opened
+    its history (from no stage), so the history reads in order and the time from lead to
+    customer is the real one. The stage changes are recorded here for undo to put back;
+    the contacts' dates are the caller's to record (with its other changes to them)."""
+    firsts: list[tuple[int, datetime, datetime]] = []  # (stage change, its date, the new)
+    for batch in chunks(list(opened)):
+        found = StageChange.objects.filter(contact_id__in=batch, from_stage="")
+        for pk, contact, at in found.values_list("pk", "contact_id", "changed_at"):
+            if opened[contact] < at:
+                firsts.append((pk, at, opened[contact]))
+    # A list's every contact may move (its history is older than the import that made them):
+    # one UPDATE ... FROM (VALUES ...) per 5,000, not bulk_update's CASE per row.
+    update_rows(Contact, [Contact._meta.get_field("created_at")], list(opened.items()))
+    update_rows(
+        StageChange,
+        [StageChange._meta.get_field("changed_at")],
+        [(pk, new) for pk, _, new in firsts],
+    )
+    record_updated(
+        job,
+        StageChange,
+        [(pk, {"changed_at": old}, {"changed_at": new}) for pk, old, new in firsts],
+    )
+
 
 CONTACT_ID = "_contact_id"
 NO_CONTACT_REFERENCE = "missing contact_email or contact_external_id"

@@ -200,6 +200,81 @@ def test_undoing_activities_deletes_them_and_puts_the_touches_back(write_list, r
     assert Channel.objects.filter(name="Webinar").exists()  # channels it created stay
 
 
+def test_activities_older_than_their_contact_date_it_back_and_undo_puts_the_date_back(
+    write_list, run_kind
+):
+    # A list imported today, then its email tool's history from 2024: Ann was known then.
+    run_kind(write_list("email,first_name\nann@example.com,Ann\n"), "contacts")
+    ann = Contact.objects.get(email="ann@example.com")
+    imported_at = ann.created_at
+    first = StageChange.objects.get(contact=ann)
+    history = (
+        "email,type,date,channel\n"
+        "ann@example.com,email opened,2024-05-02,Email\n"
+        "ann@example.com,page view,2024-03-01 09:30,Webinar\n"
+    )
+
+    dry = run_kind(write_list(history), "activities", "--dry-run")
+    assert dry["details"]["contacts dated back to their first activity"] == 1
+    assert Contact.objects.get(pk=ann.pk).created_at == imported_at
+
+    report = run_kind(write_list(history), "activities")
+
+    assert report["details"]["contacts dated back to their first activity"] == 1
+    earliest = Activity.objects.get(contact=ann, kind="page_view").occurred_at
+    ann.refresh_from_db()
+    first.refresh_from_db()
+    assert ann.created_at == earliest == first.changed_at
+    assert ann.first_touch_channel.name == "Webinar"
+
+    result = _undo(report)
+
+    ann.refresh_from_db()
+    first.refresh_from_db()
+    assert (ann.created_at, first.changed_at) == (imported_at, imported_at)
+    assert ann.first_touch_channel is None
+    assert result.restored == 1  # one record of the contact: its touches and its date
+    assert result.records["stage changes"]["restored"] == 1
+    assert not result.conflicts
+
+
+def test_a_contact_older_than_its_activities_keeps_its_date(write_list, run_kind):
+    ann = ContactFactory(email="ann@example.com")
+    Contact.objects.filter(pk=ann.pk).update(created_at=timezone.now() - timedelta(days=2000))
+    ann.refresh_from_db()
+    report = run_kind(
+        write_list("email,type,date\nann@example.com,call,2024-03-01\n"), "activities"
+    )
+    assert report["details"]["contacts dated back to their first activity"] == 0
+    assert Contact.objects.get(pk=ann.pk).created_at == ann.created_at
+
+
+def test_a_later_chunks_earlier_activity_dates_the_contact_back_again(
+    write_list, run_kind, monkeypatch
+):
+    from leadflow.acquisition.pipeline import read
+
+    monkeypatch.setattr(read, "CHUNK_ROWS", 2)
+    ann = ContactFactory(email="ann@example.com")
+    made_at = ann.created_at
+    report = run_kind(
+        write_list(
+            "email,type,date\n"
+            "ann@example.com,call,2024-06-01\n"
+            "ann@example.com,note,2024-06-02\n"
+            "ann@example.com,meeting,2024-01-15\n"  # the next chunk, and earlier
+        ),
+        "activities",
+    )
+    assert report["details"]["contacts dated back to their first activity"] == 1  # twice
+    ann.refresh_from_db()
+    assert ann.created_at == Activity.objects.get(contact=ann, kind="meeting").occurred_at
+
+    _undo(report)  # back through both moves, newest first
+
+    assert Contact.objects.get(pk=ann.pk).created_at == made_at
+
+
 def test_undoing_spend_deletes_the_booked_and_restores_the_revised(write_list, run_kind):
     header = "Day,Campaign,Cost,Clicks\n"
     run_kind(write_list(header + "2024-01-01,Brand,10,4\n"), "spend")
