@@ -899,6 +899,42 @@ def delimiter_label(delimiter: str) -> str:
     return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(delimiter, delimiter)
 
 
+# Report details that are for the benchmark and the logs, not for the person reading it.
+TECHNICAL_DETAILS = ("seconds_by_stage", "chunks looked up again (keys added meanwhile)")
+DETAIL_LABELS = {
+    "by_kind": "Activities by kind",
+    "amount_by_currency": "Amount by currency",
+    "sheet": "Sheet",
+}
+
+
+def report_details(report: dict) -> list[tuple[str, str]]:
+    """What a kind's import did besides its counts (a deal import's wins and the contacts
+    it moved, an activity import's kinds, a spend import's amounts), as (label, value) for
+    the report page: counts that are not zero, and each breakdown on one line."""
+    kinds = dict(ActivityKind.choices)
+    rows = []
+    for key, value in (report.get("details") or {}).items():
+        if key in TECHNICAL_DETAILS or value in (0, None, "", {}):
+            continue
+        label = DETAIL_LABELS.get(key, key[:1].upper() + key[1:])
+        if isinstance(value, dict):
+            parts = [(kinds.get(k, k), v) for k, v in value.items() if v not in (0, "0")]
+            if not parts:
+                continue
+            value = ", ".join(f"{name} {_number(v)}" for name, v in parts)
+        else:
+            value = _number(value)
+        rows.append((label, value))
+    return rows
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
 __all__ = [
     "CANDIDATE_DELIMITERS",
     "ImportStateError",

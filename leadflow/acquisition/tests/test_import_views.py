@@ -272,3 +272,39 @@ def test_a_companies_import_is_undone_from_its_report(marketer_client):
     assert "1 companies deleted" in html
     assert "<b>Companies</b>: 1 deleted" in html
     assert not Company.objects.exists()
+
+
+def test_an_activities_report_says_what_it_did_besides_its_counts(marketer_client):
+    from leadflow.contacts.tests.factories import ContactFactory
+
+    ContactFactory(email="ann@example.com")
+    response = _upload(
+        marketer_client,
+        text="Email,Type,Date\nann@example.com,Email opened,2024-03-01\n"
+        "ann@example.com,Call,2024-03-02\n",
+        kind="activities",
+    )
+    job = ImportJob.objects.get()
+    marketer_client.post(response["Location"], _mapping_post(job))
+    run_worker()
+
+    html = marketer_client.get(reverse("acquisition:import_detail", args=[job.pk])).content
+    html = html.decode()
+    assert "<dt>Activities by kind</dt><dd>Call 1, Email opened 1</dd>" in html
+    assert "<dt>Contacts dated back to their first activity</dt><dd>1</dd>" in html
+
+
+def test_report_details_leave_out_zeros_and_what_is_for_the_logs():
+    report = {
+        "details": {
+            "won": 2_500,
+            "lost": 0,
+            "seconds_by_stage": {"read": 1.5},
+            "amount_by_currency": {"EUR": "12.50", "USD": "0"},
+            "by_kind": {},
+        }
+    }
+    assert jobs.report_details(report) == [
+        ("Won", "2,500"),
+        ("Amount by currency", "EUR 12.50"),
+    ]

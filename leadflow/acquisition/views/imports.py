@@ -202,6 +202,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "has_rejects": jobs.rejects_file(job) is not None,
         "delimiter_label": jobs.delimiter_label(report.get("delimiter") or ","),
         "warnings": [(k, v) for k, v in (report.get("warnings") or {}).items() if v],
+        "details": jobs.report_details(report),
     }
     return render(request, "acquisition/imports/report.html", context)
 
