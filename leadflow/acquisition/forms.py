@@ -7,7 +7,7 @@ from django import forms
 from leadflow.acquisition.jobs import Preview, column_choices
 from leadflow.acquisition.kinds import RUNNERS
 from leadflow.acquisition.models import DuplicatePolicy, ImportKind
-from leadflow.acquisition.services import ImportOptions
+from leadflow.acquisition.services import ImportOptions, phone_region_problem
 
 DELIMITERS = [
     ("", "Detect"),
@@ -78,6 +78,15 @@ class UploadForm(forms.Form):
     phone_region = forms.CharField(
         required=False, max_length=2, help_text="Country of phones without a +code, e.g. US."
     )
+    date_order = forms.ChoiceField(
+        choices=[
+            ("", "As the file's dates tell"),
+            ("dmy", "Day first (31/12/2024)"),
+            ("mdy", "Month first (12/31/2024)"),
+        ],
+        required=False,
+        label="Dates",
+    )
     encoding = forms.ChoiceField(choices=ENCODINGS, required=False)
     delimiter = forms.ChoiceField(choices=DELIMITERS, required=False)
     sheet = forms.CharField(
@@ -86,6 +95,12 @@ class UploadForm(forms.Form):
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()
+
+    def clean_phone_region(self) -> str:
+        region = self.cleaned_data["phone_region"].strip().upper()
+        if problem := phone_region_problem(region or None):
+            raise forms.ValidationError(problem[:1].upper() + problem[1:])
+        return region
 
     def clean(self) -> dict:
         data = super().clean()
@@ -113,7 +128,8 @@ class UploadForm(forms.Form):
             channel=data["channel"] or None,
             campaign=data["campaign"] or None,
             allow_no_email=data["allow_no_email"],
-            phone_region=(data["phone_region"] or "").upper() or None,
+            phone_region=data["phone_region"] or None,
+            date_order=data["date_order"] or None,
         )
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,8 +24,10 @@ from leadflow.acquisition.kinds.base import (
     ProgressFactory,
 )
 from leadflow.acquisition.models import ImportJob, ImportStatus
+from leadflow.acquisition.pipeline.dates import DATE_ORDERS
 from leadflow.acquisition.pipeline.values import AMOUNT_DIGITS, CURRENCY_CODES
 from leadflow.acquisition.progress import ImportCancelled
+from leadflow.contacts.models import Campaign, Channel, Vendor
 from leadflow.errors import LeadflowError
 
 __all__ = [
@@ -53,10 +56,34 @@ class ImportSuperseded(LeadflowError):
 COST_PER_LEAD_DIGITS = 10  # ImportJob.cost_per_new_lead: Decimal(max_digits=14, decimal_places=4)
 
 
+def phone_region_problem(region: str | None) -> str | None:
+    """Why `region` cannot be the country of phones written without a +code, if it cannot:
+    a region libphonenumber knows (GB, not UK or "United Kingdom"). A wrong one turned every
+    national number of a file into "phone not understood"."""
+    if region is None or region in phonenumbers.SUPPORTED_REGIONS:
+        return None
+    return (
+        f"{region!r} is not a country code for phone numbers: give two letters, "
+        "as in US, GB, DE or FR."
+    )
+
+
 def check_options(options: ImportOptions) -> None:
     """Refuse options that cannot run, before any file is read."""
     if options.kind not in RUNNERS:
         raise ImportNotSupported(f"Imports of {options.kind} are not supported yet.")
+    if problem := phone_region_problem(options.phone_region):
+        raise InvalidImport(f"--phone-region {problem}")
+    if options.date_order not in (None, *DATE_ORDERS):
+        raise InvalidImport("--date-order must be dmy (day first) or mdy (month first).")
+    for flag, value, model in (
+        ("--vendor", options.vendor, Vendor),
+        ("--channel", options.channel, Channel),
+        ("--campaign", options.campaign, Campaign),
+    ):
+        longest = model._meta.get_field("name").max_length
+        if value is not None and len(value) > longest:
+            raise InvalidImport(f"{flag} is longer than {longest} characters.")
     if options.on_duplicate not in DUPLICATE_POLICIES:
         raise InvalidImport(f"--on-duplicate must be one of {', '.join(DUPLICATE_POLICIES)}")
     if options.cost_per_lead is not None and options.total_cost is not None:

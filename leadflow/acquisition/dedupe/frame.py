@@ -47,7 +47,9 @@ def load_contacts(fields: list[Field], *, chunk_rows: int = CHUNK_ROWS) -> pl.Da
             chunks.append(pl.DataFrame(batch, schema=schema, orient="row", strict=False))
             batch = []
     chunks.append(pl.DataFrame(batch, schema=schema, orient="row", strict=False))
-    frame = pl.concat(chunks)
+    # In id order, whatever order the database gave them: a pair's left is its older
+    # contact on SQLite and PostgreSQL alike (the rows are numbered in this order).
+    frame = pl.concat(chunks).sort(ID)
     # A misspelt attribute compares as unknown on every pair: the run would match on the
     # other fields alone, and merge more than the person asked for.
     for column in columns:

@@ -25,7 +25,7 @@ from leadflow.acquisition.models import (
     ImportRecordAction,
 )
 from leadflow.acquisition.pipeline.batches import chunks
-from leadflow.acquisition.pipeline.dates import DateOrders
+from leadflow.acquisition.pipeline.dates import DATE_ORDERS, DateOrders
 from leadflow.acquisition.pipeline.lookup import other_email_owners
 from leadflow.acquisition.pipeline.mapping import apply_mapping, plan_mapping
 from leadflow.acquisition.pipeline.read import LINE, TableStream, open_table
@@ -69,6 +69,7 @@ class ImportOptions:
     campaign: str | None = None
     allow_no_email: bool = False
     phone_region: str | None = None
+    date_order: str | None = None  # "dmy" or "mdy"; None: told by the file (pipeline/dates.py)
     dry_run: bool = False
 
 
@@ -105,7 +106,10 @@ class ImportReport:
     elapsed_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        report = asdict(self)
+        # A warning no row met is not a warning, whichever kind counted it.
+        report["warnings"] = {name: n for name, n in self.warnings.items() if n}
+        return report
 
 
 @dataclass
@@ -371,6 +375,7 @@ def mapped_chunks(job_run: ImportRun, kind: str) -> Iterator[MappedChunks]:
             stream=stream,
             plan=report.mapping,
             rejects=RejectsFile(rejects_path(job_run.job.pk if job_run.job else None)),
+            dates=date_orders(options),
         )
         try:
             yield reader
@@ -379,6 +384,13 @@ def mapped_chunks(job_run: ImportRun, kind: str) -> Iterator[MappedChunks]:
         report.rejects_path = str(written) if written else None
         report.rejected_by_reason = by_count(reader.reasons)
         add_counts(report.warnings, stream.warnings())  # lines read as Windows-1252
+        add_counts(report.warnings, reader.dates.warnings())
+
+
+def date_orders(options: ImportOptions) -> DateOrders:
+    """The file's order of day and month: the one `--date-order` gives, or told by its
+    dates as they are read."""
+    return DateOrders(given=DATE_ORDERS.get(options.date_order or ""))
 
 
 def writing(options: ImportOptions):
@@ -495,10 +507,14 @@ def ensure_vendors(names: list[str]) -> tuple[dict[str, Vendor], list[str]]:
     """Vendors by case-folded name, the missing ones created; and the names created."""
     created = missing_names(Vendor, names)
     Vendor.objects.bulk_create([Vendor(name=name) for name in created])
-    found = {}
+    found: dict[str, Vendor] = {}
+    exact = set(names)
     for chunk in chunks([n.upper() for n in names]):
-        for vendor in Vendor.objects.annotate(u=Upper("name")).filter(u__in=chunk):
-            found.setdefault(vendor.name.casefold(), vendor)
+        for vendor in Vendor.objects.annotate(u=Upper("name")).filter(u__in=chunk).order_by("pk"):
+            # Where two vendors differ only by case, the one the file spells wins.
+            key = vendor.name.casefold()
+            if key not in found or (vendor.name in exact and found[key].name not in exact):
+                found[key] = vendor
     return found, created
 
 

@@ -25,6 +25,7 @@ from leadflow.acquisition.kinds.base import (
     ImportRun,
     Progress,
     by_count,
+    date_orders,
     missing_names,
     record_rejects,
     rejects_path,
@@ -152,6 +153,7 @@ def run(job_run: ImportRun) -> None:
             plan=plan,
             rejects=RejectsFile(rejects_path(job_run.job.pk if job_run.job else None)),
             owners=owner_directory() if "owner" in plan.values() else {},
+            dates=date_orders(options),
         )
         try:
             with nullcontext() if options.dry_run else transaction.atomic():
@@ -168,11 +170,11 @@ def run(job_run: ImportRun) -> None:
             path_written = state.rejects.close()
     report.rejects_path = str(path_written) if path_written else None
     report.rejected_by_reason = by_count(state.reasons)
-    report.warnings = {name: n for name, n in report.warnings.items() if n}  # none of 0
     if options.dry_run:
         report_cost(report, options)
         _report_planned(state)
     report.details["seconds_by_stage"] = {k: round(v, 2) for k, v in state.seconds.items()}
+    _add_warnings(report, state.dates.warnings())
 
 
 def _cleaned_ahead(
@@ -336,8 +338,8 @@ def _report_planned(state: ContactsRun) -> None:
         planned["channel"].add(load.DEFAULT_CAMPAIGN_CHANNEL)
     report.channels_created = missing_names(Channel, planned["channel"])
     report.companies_created = len(missing_names(Company, planned["company"]))
-    if options.vendor and not Vendor.objects.filter(name=options.vendor.strip()).exists():
-        report.vendors_created = [options.vendor.strip()]
+    if options.vendor:
+        report.vendors_created = missing_names(Vendor, [options.vendor.strip()])
 
 
 def _add_warnings(report, counts: dict[str, int]) -> None:

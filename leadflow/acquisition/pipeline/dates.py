@@ -7,6 +7,7 @@ on the file, so the order of day and month is decided per column for the whole i
 (`DateOrders`), never per value: one file never means two different days by one spelling.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -66,6 +67,15 @@ _SLASHED = {
     False: tuple(f for f in DATE_FORMATS if f.startswith("%d/")),
     True: tuple(f for f in DATE_FORMATS if f.startswith("%m/")),
 }
+NEVER_TOLD = (
+    "dates read day-first that could be month-first (03/04/2024): no date of the file told "
+    "the order; give --date-order mdy if they are US dates"
+)
+TOLD_LATE = (
+    "dates read day-first before a later part of the file showed month-first; undo and "
+    "import again with --date-order mdy"
+)
+DATE_ORDERS = {"dmy": False, "mdy": True}  # --date-order: month first?
 _UNAMBIGUOUS = tuple(f for f in DATE_FORMATS if not f.startswith(("%d/", "%m/")))
 _UTC = pl.Datetime("us", "UTC")
 # A slash date with a 12-hour clock ("3/1/2024 10:30 PM"): how US software writes dates
@@ -120,11 +130,18 @@ class DateOrders:
     # What the first column to tell said, for the file's columns that cannot tell: a deal's
     # "Created Date" of "2/10/2024 10:30 AM" makes its "Close Date" of "3/4/2024" March 4th.
     file_month_first: bool | None = None
+    # The order the person gave (`--date-order`): every column reads so, nothing guessed.
+    given: bool | None = None
+    # Per column, the values read day-first before the file told its order that month-first
+    # would have read as another day ("03/04/2024"): `warnings` reports them.
+    unsure: Counter = field(default_factory=Counter)
 
     def read(self, frame: pl.DataFrame, column: str) -> pl.Series:
         """`column` of `frame` as UTC datetimes (null where blank or not a date)."""
         text = frame.select(blank_to_null(pl.col(column)).str.replace(r"Z$", "")).to_series()
         found = first_reading(text, OFFSET_FORMATS + _UNAMBIGUOUS)
+        if self.given is not None:
+            return first_reading(text, _SLASHED[self.given], found)
         if column in self.month_first:
             return first_reading(text, _SLASHED[self.month_first[column]], found)
         day = first_reading(text, _SLASHED[False], found)
@@ -136,15 +153,32 @@ class DateOrders:
         if column in self.month_first and self.file_month_first is None:
             self.file_month_first = self.month_first[column]
         chosen = self.month_first.get(column, self.file_month_first)
+        if chosen is None:
+            self.unsure[column] += int((day != month).sum())  # null where either is
         return month if chosen else day
+
+    def warnings(self) -> dict[str, int]:
+        """How many dates of the file may be another day than the one read: read day-first
+        while no value told the order, in a column (or file) that then told month-first or
+        never told. A short US export ("3/1/2024" to "3/7/2024") is the usual case."""
+        counts: Counter[str] = Counter()
+        for column, unsure in self.unsure.items():
+            told = self.month_first.get(column, self.file_month_first)
+            if told is None:
+                counts[NEVER_TOLD] += unsure
+            elif told:
+                counts[TOLD_LATE] += unsure
+        return {warning: n for warning, n in counts.items() if n}
 
     def read_all(self, frame: pl.DataFrame, columns: list[str]) -> dict[str, pl.Series]:
         """`read` of each column; one read before another column told the file's order is
         read again with it."""
-        told = self.file_month_first
+        told, unsure = self.file_month_first, self.unsure.copy()
         read = {column: self.read(frame, column) for column in columns}
         if told is None and self.file_month_first is not None:
             undecided = [c for c in columns if c not in self.month_first]
+            for column in undecided:  # read again in the order told: no longer unsure
+                self.unsure[column] = unsure[column]
             read |= {c: self.read(frame, c) for c in undecided}
         return read
 

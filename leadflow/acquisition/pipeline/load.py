@@ -56,7 +56,13 @@ Progress = Callable[[int], None]
 
 
 def ensure_vendor(name: str) -> tuple[Vendor, bool]:
-    return Vendor.objects.get_or_create(name=name.strip())
+    """The vendor of this name in any case ("LISTCO" is ListCo, so a list's cost is not
+    split over two vendors), the one spelled exactly if there are several; else a new one."""
+    name = name.strip()
+    same = sorted(Vendor.objects.filter(name__iexact=name), key=lambda v: (v.name != name, v.pk))
+    if same:
+        return same[0], False
+    return Vendor.objects.create(name=name), True
 
 
 def ensure_channels(names: set[str]) -> tuple[dict[str, Channel], list[str]]:

@@ -145,6 +145,9 @@ FILLED_FROM: dict[str, tuple[tuple[str, ...], ...]] = {
               (*_plain_names("phone"), "business phone 2"), HOME_PHONES, OTHER_PHONES),
     "created_at": (_plain_names("created_at"), SUBSCRIBED_DATES, ("optin time",),
                    ("confirm time",)),
+    # Outlook writes a country per address: "Business Country/Region", "Home Country/Region".
+    "country": (_plain_names("country"), ("business country region", "business country"),
+                ("home country region", "home country"), ("other country region",)),
 }  # fmt: skip
 
 # Words that are a whole name alone but one half of it beside the other half: "Nom" beside
@@ -393,7 +396,8 @@ def plan_mapping(
         if header is None:
             raise InvalidMapping(f"--map names a column the file does not have: {column!r}")
         field = field.strip()
-        allowed = field in known or field == SKIP or field.startswith(ATTR_PREFIX)
+        named = field.startswith(ATTR_PREFIX) and field.removeprefix(ATTR_PREFIX).strip()
+        allowed = field in known or field == SKIP or bool(named)
         if not allowed:
             raise InvalidMapping(
                 f"--map {column}={field}: unknown field for {kind}; use one of "
@@ -448,8 +452,8 @@ def _fill_rank(header: str, field: str) -> int | None:
 
 
 def fill_from_other_columns(mapped: pl.DataFrame, plan: dict[str, str]) -> pl.DataFrame:
-    """A contact's email, phone and creation time, where empty, from the file's other
-    columns for them (`FILLED_FROM`), best first and then in the file's order.
+    """A contact's email, phone, creation time and country, where empty, from the file's
+    other columns for them (`FILLED_FROM`), best first and then in the file's order.
 
     A column counts only while kept as its own attribute (`attr.<slug of its header>`): its
     value stays there too, so nothing the file says is lost, and `--map` to another name or

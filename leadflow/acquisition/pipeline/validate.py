@@ -50,8 +50,18 @@ def too_long(lengths: dict[str, int]) -> tuple[pl.Expr, pl.Expr]:
     return pl.any_horizontal(check for check, _ in checks), reason.otherwise(None)
 
 
-# Column widths of contacts.Contact, so a row never fails at insert time.
-MAX_LENGTHS = {"first_name": 100, "last_name": 100, "job_title": 150, "external_id": 100}
+# Column widths of contacts.Contact and of the company, channel and campaign a row names
+# (Company.name, Channel.name, Campaign.name), so a row never fails at insert time: on
+# PostgreSQL a longer value stopped the whole file, and SQLite stored it whatever its length.
+MAX_LENGTHS = {
+    "first_name": 100,
+    "last_name": 100,
+    "job_title": 150,
+    "external_id": 100,
+    "company": 200,
+    "channel": 100,
+    "campaign": 200,
+}
 
 
 def validate_contacts(
@@ -62,7 +72,9 @@ def validate_contacts(
     checked = pl.col(EMAIL_ASCII) if EMAIL_ASCII in frame.columns else email
     has_name = pl.col("first_name").is_not_null() | pl.col("last_name").is_not_null()
     has_identity = has_name | pl.col("external_id").is_not_null()
-    value_too_long, too_long_reason = too_long(MAX_LENGTHS)
+    value_too_long, too_long_reason = too_long(
+        {c: n for c, n in MAX_LENGTHS.items() if c in frame.columns}
+    )
     reason = (
         pl.when(pl.col(FIELD_COUNT) > header_width)
         .then(pl.lit(TOO_MANY_FIELDS))

@@ -366,3 +366,26 @@ def test_a_german_name_beside_vorname_is_the_surname():
     plan = plan_mapping(["E-Mail", "Vorname", "Name", "Firma"], {})
     assert plan["Name"] == "last_name" and plan["Vorname"] == "first_name"
     assert plan_mapping(["Email", "Name"], {})["Name"] == "full_name"  # alone: the whole name
+
+
+def test_an_empty_country_is_filled_from_outlooks_business_then_home_country():
+    headers = ["E-mail Address", "Business Country/Region", "Home Country/Region"]
+    plan = plan_mapping(headers, {})
+    assert plan["Business Country/Region"] == "attr.business_country_region"
+    mapped = _mapped(plan, ("a@x.org", "United Kingdom", "France"), ("b@x.org", "", "France"))
+    assert mapped["country"].to_list() == ["United Kingdom", "France"]
+
+
+@pytest.mark.django_db
+def test_outlooks_business_country_reads_its_phones_in_that_country(write_list, run_import):
+    # Outlook has no plain "Country" column: without its address's, a UK mobile was read
+    # with the default region (US) and kept only as typed.
+    text = (
+        "First Name,Last Name,E-mail Address,Mobile Phone,Business Country/Region\n"
+        "Ann,Lee,ann@acme.co.uk,07700 900124,United Kingdom\n"
+    )
+    report = run_import(write_list(text))
+    assert report["created"] == 1
+    ann = Contact.objects.get()
+    assert (ann.country, ann.phone) == ("GB", "+447700900124")
+    assert ann.attributes["business_country_region"] == "United Kingdom"

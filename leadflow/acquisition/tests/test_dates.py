@@ -1,16 +1,16 @@
 """Dates as CRM exports write them: 12-hour clocks, two-digit years, and one order of day
 and month for a whole file."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
 
 from leadflow.acquisition.pipeline import read
-from leadflow.acquisition.pipeline.dates import DateOrders, parse_dates
+from leadflow.acquisition.pipeline.dates import NEVER_TOLD, TOLD_LATE, DateOrders, parse_dates
 from leadflow.acquisition.pipeline.normalise import normalise_contacts
 from leadflow.acquisition.tests.test_pipeline import _frame
-from leadflow.contacts.models import Contact
+from leadflow.contacts.models import Contact, Spend
 
 
 def test_a_us_export_with_a_12_hour_clock_is_read_month_first():
@@ -105,3 +105,56 @@ def test_a_column_that_cannot_tell_takes_the_order_another_column_of_the_file_to
         pl.DataFrame({"close": ["1/2/2024"], "created": [""]}), ["close", "created"], orders
     )
     assert later["close"][0] == datetime(2024, 1, 2, tzinfo=UTC)
+
+
+# --- When the file cannot tell: --date-order, and a warning ----------------------------------
+
+
+def test_dates_read_before_the_file_told_are_counted_by_how_they_were_told():
+    orders = DateOrders()
+    parse_dates(pl.DataFrame({"d": ["03/01/2024", "05/05/2024", "2024-03-01"]}), ["d"], orders)
+    assert orders.warnings() == {NEVER_TOLD: 1}  # 05/05 and ISO read one way only
+    parse_dates(pl.DataFrame({"d": ["12/25/2024"]}), ["d"], orders)
+    assert orders.warnings() == {TOLD_LATE: 1}  # 03/01 was read as the 3rd of January
+
+    day_first = DateOrders()
+    parse_dates(pl.DataFrame({"d": ["03/01/2024"]}), ["d"], day_first)
+    parse_dates(pl.DataFrame({"d": ["25/12/2024"]}), ["d"], day_first)
+    assert day_first.warnings() == {}  # told day-first: the early reading was right
+
+
+def test_a_column_read_again_once_another_told_the_order_is_not_unsure():
+    orders = DateOrders()
+    frame = pl.DataFrame({"close": ["03/04/2024"], "created": ["2/10/2024 10:30 AM"]})
+    read = parse_dates(frame, ["close", "created"], orders)
+    assert read["close"][0] == datetime(2024, 3, 4, tzinfo=UTC)
+    assert orders.warnings() == {}
+
+
+def test_a_given_order_reads_every_column_so_and_warns_of_nothing():
+    orders = DateOrders(given=True)
+    read = parse_dates(pl.DataFrame({"d": ["03/01/2024", "25/12/2024"]}), ["d"], orders)
+    assert read["d"].to_list() == [datetime(2024, 3, 1, tzinfo=UTC), None]
+    assert orders.warnings() == {}
+
+
+@pytest.mark.django_db
+def test_a_short_us_spend_export_warns_and_reads_month_first_when_told(write_list, run_kind):
+    # A week of LinkedIn spend, 3/1 to 3/7: no day past the 12th says the order.
+    text = "Date,Campaign,Cost\n" + "".join(f"3/{d}/2024,Brand,10\n" for d in range(1, 8))
+    guessed = run_kind(write_list(text), "spend", "--dry-run")
+    assert guessed["warnings"] == {NEVER_TOLD: 6}  # 3/3 reads the same either way
+
+    told = run_kind(write_list(text), "spend", "--date-order", "mdy")
+    assert told["warnings"] == {}
+    days = sorted(Spend.objects.values_list("spent_on", flat=True))
+    assert days == [date(2024, 3, d) for d in range(1, 8)]
+
+
+@pytest.mark.django_db
+def test_a_contacts_import_warns_of_dates_it_could_not_tell(write_list, run_import):
+    report = run_import(write_list("Email,Created\na@x.com,03/04/2024\nb@x.com,2024-05-01\n"))
+    assert report["warnings"] == {NEVER_TOLD: 1}
+    report = run_import(write_list("Email,Created\nc@x.com,03/04/2024\n"), "--date-order", "mdy")
+    assert report["warnings"] == {}
+    assert Contact.objects.get(email="c@x.com").created_at == datetime(2024, 3, 4, tzinfo=UTC)

@@ -181,6 +181,8 @@ def test_json_document_shape(people):
     assert probabilities == sorted(probabilities, reverse=True)
     ann = _pairs(document)[frozenset((people["ann"].pk, people["ann_variant"].pk))]
     assert {ann["left"]["external_id"], ann["right"]["external_id"]} == {"crm-1", "list-7"}
+    # The older contact on the left, on every database.
+    assert all(p["left"]["id"] < p["right"]["id"] for p in document["pairs"])
 
 
 def test_fields_option_reads_custom_attributes(people):

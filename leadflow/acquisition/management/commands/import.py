@@ -75,6 +75,12 @@ class Command(BaseCommand):
             help="Import rows without an email if they have a name or an external id.",
         )
         parser.add_argument("--phone-region", help="Region of phones without a country code.")
+        parser.add_argument(
+            "--date-order",
+            choices=["dmy", "mdy"],
+            help="Read 03/04/2024 as day first (dmy) or month first (mdy); by default the "
+            "file's dates tell (a 25/12 or a 12/25 somewhere), else day first.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Report, write nothing.")
         parser.add_argument(
             "--background",
@@ -99,7 +105,8 @@ class Command(BaseCommand):
             channel=options["channel"],
             campaign=options["campaign"],
             allow_no_email=options["allow_no_email"],
-            phone_region=options["phone_region"],
+            phone_region=(options["phone_region"] or "").strip().upper() or None,
+            date_order=options["date_order"],
             dry_run=options["dry_run"],
         )
         if options["background"]:
