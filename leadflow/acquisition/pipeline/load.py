@@ -55,6 +55,13 @@ DEFAULT_CAMPAIGN_CHANNEL = "Imported lists"
 Progress = Callable[[int], None]
 
 
+def _as_of(frame: pl.DataFrame, naive_now: datetime) -> pl.Expr:
+    now = pl.lit(naive_now, dtype=pl.Datetime("us"))
+    if "updated_at" not in frame.columns:
+        return now
+    return pl.min_horizontal(pl.col("updated_at").cast(pl.Datetime("us")), now)
+
+
 def ensure_vendor(name: str) -> tuple[Vendor, bool]:
     """The vendor of this name in any case ("LISTCO" is ListCo, so a list's cost is not
     split over two vendors), the one spelled exactly if there are several; else a new one."""
@@ -413,7 +420,9 @@ def contact_rows(
         pl.col("external_id"),
         # A date from the old system is kept; a row without one was created now.
         pl.col("created_at").cast(pl.Datetime("us")).fill_null(naive_now).alias("created_at"),
-        pl.lit(naive_now, dtype=pl.Datetime("us")).alias("updated_at"),
+        # As of the old system's last change, when the row says (never later than now), so
+        # a later list dated after it wins a merge (match.plan_changes); else now.
+        _as_of(frame, naive_now).alias("updated_at"),
         _ids_for(frame["company"], company_ids, str.upper).alias("company_id"),
         campaign.alias("first_touch_campaign_id"),
         channel.alias("first_touch_channel_id"),

@@ -1073,6 +1073,10 @@ class Change:
     written: dict[str, Any]
     company: str | None = None
     same_import: bool = False  # the contact was created by this import: nothing to record
+    # The contact's updated_at once written: the row's own updated_at where it gives one
+    # (never before the contact's, never after now), so a later list dated after the old
+    # system's last change still wins a merge; None: the time of the import.
+    updated_at: datetime | None = None
 
 
 def _empty(value: Any) -> bool:
@@ -1083,6 +1087,16 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _as_of(row: dict, contact_date: datetime | None) -> datetime | None:
+    """The date the contact's values hold as of once the row is written (Change.updated_at):
+    the row's updated_at, later than the contact's, not in the future; None without one."""
+    stated = _aware(row.get("updated_at")) if isinstance(row.get("updated_at"), datetime) else None
+    if stated is None:
+        return None
+    stated = min(stated, datetime.now(UTC))
+    return max(stated, contact_date) if contact_date is not None else stated
 
 
 def _row_date(row: dict) -> datetime | None:
@@ -1195,6 +1209,7 @@ def _plan_one(row: dict, contact: dict, policy: str) -> Change | None:
         written=written,
         company=planned_company,
         same_import=bool(row.get(SAME_IMPORT)),
+        updated_at=_as_of(row, contact_date),
     )
 
 

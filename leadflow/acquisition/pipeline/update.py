@@ -69,7 +69,8 @@ def _value(column: str, value):
 
 
 def write_contacts(batch: list[Change], columns: list[str], now) -> None:
-    """Each change's values for `columns`, and updated_at = now, in one go."""
+    """Each change's values for `columns`, and its updated_at (the row's date, else now),
+    in one go."""
     unknown = set(columns) - set(COLUMN_TYPES)
     if unknown:
         raise ValueError(f"Not an importable column: {sorted(unknown)}")
@@ -77,25 +78,32 @@ def write_contacts(batch: list[Change], columns: list[str], now) -> None:
         if connection.vendor == "postgresql":
             arrays = [[c.contact_id for c in batch]]
             arrays += [[_value(col, c.values[col]) for c in batch] for col in columns]
+            arrays.append([c.updated_at or now for c in batch])
             types = [
                 "bigint",
                 *("text" if COLUMN_TYPES[c] == "jsonb" else COLUMN_TYPES[c] for c in columns),
+                "timestamptz",
             ]
             casts = {c: "::jsonb" if COLUMN_TYPES[c] == "jsonb" else "" for c in columns}
             sets = ", ".join(f"{c} = v.{c}{casts[c]}" for c in columns)
             unnest = ", ".join(f"%s::{t}[]" for t in types)
             sql = (
-                f"UPDATE contacts_contact AS c SET {sets}, updated_at = %s "  # noqa: S608
-                f"FROM unnest({unnest}) AS v(id, {', '.join(columns)}) WHERE c.id = v.id"
+                f"UPDATE contacts_contact AS c SET {sets}, updated_at = v._updated_at "  # noqa: S608
+                f"FROM unnest({unnest}) AS v(id, {', '.join(columns)}, _updated_at) "
+                "WHERE c.id = v.id"
             )
-            cursor.execute(sql, [now, *arrays])  # updated_at comes first in the text
+            cursor.execute(sql, arrays)
         else:
             sets = ", ".join(f"{c} = %s" for c in columns)
             sql = f"UPDATE contacts_contact SET {sets}, updated_at = %s WHERE id = %s"  # noqa: S608
             cursor.executemany(
                 sql,
                 [
-                    [*(_value(col, c.values[col]) for col in columns), now, c.contact_id]
+                    [
+                        *(_value(col, c.values[col]) for col in columns),
+                        c.updated_at or now,
+                        c.contact_id,
+                    ]
                     for c in batch
                 ],
             )

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from django.utils import timezone
 
 from leadflow.acquisition.models import (
     DuplicatePolicy,
@@ -290,3 +291,40 @@ def test_a_row_matching_a_contact_an_earlier_chunk_created_is_an_in_file_duplica
     assert not Activity.objects.filter(kind=ActivityKind.MERGED).exists()
     other_job = match_contacts(frame, policy=MERGE, lookup=db_lookup.DatabaseLookup(), job_id=0)
     assert (other_job.same_import, other_job.skipped_in_file) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_lists_of_an_old_system_merge_by_their_own_dates(write_list, run_import):
+    # The contact's last change is the one its list gives, not the day it was imported:
+    # otherwise a list dated 2025 could never win a merge over one dated 2024.
+    header = "Email,First Name,Job Title,Last Modified\n"
+    run_import(write_list(header + "ann@x.com,Alice,Engineer,2024-01-01\n"))
+    ann = Contact.objects.get()
+    assert ann.updated_at == datetime(2024, 1, 1, tzinfo=UTC)
+
+    newer = run_import(
+        write_list(header + "ann@x.com,Alicia,CTO,2025-06-01 09:30\n"), "--on-duplicate", "merge"
+    )
+    assert newer["merged"] == 1
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.job_title) == ("Alicia", "CTO")
+    assert ann.updated_at == datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
+
+    older = run_import(
+        write_list(header + "ann@x.com,Ann,VP,2024-06-01\n"), "--on-duplicate", "merge"
+    )
+    assert older["merged"] == 0  # nothing empty to fill, and older than what it holds
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.updated_at) == ("Alicia", datetime(2025, 6, 1, 9, 30, tzinfo=UTC))
+
+
+@pytest.mark.django_db
+def test_a_row_without_a_date_or_from_the_future_is_as_of_the_import(write_list, run_import):
+    before = timezone.now()
+    run_import(write_list("Email,Updated\nann@x.com,2999-01-01\nbo@x.com,\n"))
+    for contact in Contact.objects.all():
+        assert before <= contact.updated_at <= timezone.now()
+    run_import(
+        write_list("Email,Phone,Updated\nbo@x.com,202-555-0101,\n"), "--on-duplicate", "merge"
+    )
+    assert Contact.objects.get(email="bo@x.com").updated_at >= before
