@@ -78,9 +78,16 @@ def backed(gamma: np.ndarray, plan: list[Comparison]) -> np.ndarray:
     not: John and Jane Smith of Acme on one line go to the review queue, as the import's
     matching keeps them apart. (A typed-over first name with the same national id and birth
     date, as in FEBRL, still merges.)
+
+    When both emails are known and differ (a typo apart included), what the two share as
+    colleagues or neighbours (a company, a street, a postcode) does not back the pair either:
+    John Smith at j.smith1@acme.com and at j.smith2@acme.com are often two people, and an
+    import keeps two addresses apart. The same phone or a personal code still backs it (one
+    person's work and home addresses, with their mobile); the rest go to review.
     """
     rows = gamma.shape[0]
     backs, backs_personally = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+    backs_apart = np.zeros(rows, dtype=bool)  # what backs a pair whose emails differ
     same_email, emails_differ = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
     first_differs = np.zeros(rows, dtype=bool)
     for j, comparison in enumerate(plan):
@@ -90,13 +97,15 @@ def backed(gamma: np.ndarray, plan: list[Comparison]) -> np.ndarray:
             backs |= exact
         if comparison.personal:
             backs_personally |= exact
+        if comparison.kind == "phone" or (comparison.personal and comparison.kind != "email"):
+            backs_apart |= exact
         if comparison.kind == "email":
             same_email |= exact
             emails_differ |= (level != UNKNOWN) & ~exact
         if comparison.first_name:
             first_differs |= level == 0
     personally = same_email | (backs_personally & ~emails_differ)
-    return np.where(first_differs, personally, backs)
+    return np.where(first_differs, personally, np.where(emails_differ, backs_apart, backs))
 
 
 def find_duplicates(

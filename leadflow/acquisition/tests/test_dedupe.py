@@ -155,7 +155,13 @@ def test_true_duplicates_are_proposed_and_different_people_are_not(people):
     assert len(pairs) == 3
 
 
+def same_mobile(*contacts) -> None:
+    """Two addresses of one person, backed by the mobile both give (engine.backed)."""
+    Contact.objects.filter(pk__in=[c.pk for c in contacts]).update(phone="+12125550143")
+
+
 def test_the_postal_list_and_the_swapped_names_are_merged_automatically(people):
+    same_mobile(people["bob"], people["bob_swapped"])
     pairs = _pairs(_run("--fields", ALL_FIELDS, "--threshold", "0.9"))
     swapped = pairs[frozenset((people["bob"].pk, people["bob_swapped"].pk))]
     postal = pairs[frozenset((people["maria"].pk, people["maria_again"].pk))]
@@ -425,3 +431,19 @@ def test_a_shared_phone_backs_a_merge_only_when_the_first_names_are_not_differen
         ]
     )
     assert backed(gamma, plan).tolist() == [False, True, True, True]
+
+
+def test_colleagues_of_one_name_with_two_addresses_go_to_review_unless_a_phone_backs_them(db):
+    # Backed by the company alone, different emails are two people as often as one: the
+    # import keeps them apart, and dedupe asks a person. One phone makes them one person.
+    acme = Company.objects.create(name="Acme")
+    one = _contact("John", "Smith", email="j.smith1@acme.com", company=acme, country="US")
+    two = _contact("John", "Smith", email="j.smith2@acme.com", company=acme, country="US")
+    work = _contact(
+        "John", "Smith", email="john.smith@acme.com", phone="+14155550200", company=acme
+    )
+    home = _contact("Jon", "Smith", email="jsmith@gmail.com", phone="415 555 0200", company=acme)
+    pairs = _pairs(_run())
+    assert pairs[frozenset((one.pk, two.pk))]["action"] == "review"
+    assert pairs[frozenset((work.pk, home.pk))]["action"] == "merge"
+    assert pairs[frozenset((one.pk, work.pk))]["action"] == "review"

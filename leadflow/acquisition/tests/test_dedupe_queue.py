@@ -18,7 +18,11 @@ from leadflow.acquisition.dedupe.queue import (
     undo_candidate_merge,
 )
 from leadflow.acquisition.models import CandidateStatus, DuplicateCandidate
-from leadflow.acquisition.tests.test_dedupe import ALL_FIELDS, people  # noqa: F401 - fixture
+from leadflow.acquisition.tests.test_dedupe import (  # noqa: F401 - fixture
+    ALL_FIELDS,
+    people,
+    same_mobile,
+)
 from leadflow.contacts.models import Activity, ActivityKind, Contact, ContactMerge
 from leadflow.contacts.tests.factories import ActivityFactory, ContactFactory
 
@@ -38,6 +42,7 @@ def _pair(document: dict, a: Contact, b: Contact) -> dict:
 
 def test_sure_pairs_are_merged_into_the_contact_created_first(people):  # noqa: F811
     bob, swapped = people["bob"], people["bob_swapped"]
+    same_mobile(bob, swapped)  # two addresses: one person only with something of his own
     ActivityFactory(contact=swapped)
 
     document = _run("--fields", ALL_FIELDS, "--threshold", "0.9")
