@@ -6,7 +6,8 @@ neither two domains nor two external ids tell them apart: "Acme" with acme.com a
 with acme.de are two companies. `--on-duplicate update` lets the file's non-empty values
 replace what is stored; `merge` only fills what is empty; `skip` leaves the company alone.
 An external id is only ever filled, never replaced: it is what the next import matches by.
-Columns with no field of their own are kept in the company's custom attributes.
+Columns with no field of their own are kept in the company's custom attributes. A name is
+cased as a contacts list's company is (`normalise.cased_names`): "ACME INC" is "Acme Inc".
 """
 
 import polars as pl
@@ -30,7 +31,7 @@ from leadflow.acquisition.models import DuplicatePolicy
 from leadflow.acquisition.pipeline import load
 from leadflow.acquisition.pipeline.dates import DateOrders, parse_dates
 from leadflow.acquisition.pipeline.mapping import merged_attributes, row_attributes
-from leadflow.acquisition.pipeline.normalise import normalise_countries
+from leadflow.acquisition.pipeline.normalise import cased_names, normalise_countries
 from leadflow.acquisition.pipeline.read import FIELD_COUNT, LINE
 from leadflow.acquisition.pipeline.validate import (
     TOO_MANY_FIELDS,
@@ -166,7 +167,9 @@ def _unread(frame: pl.DataFrame, column: str) -> int:
 
 def _normalise(rows: pl.DataFrame, dates: DateOrders) -> pl.DataFrame:
     rows = rows.with_columns(
-        blank_to_null(pl.col("name")).str.replace_all(r"\s+", " ").alias("name"),
+        # Cased as a contacts list's company column is: "ACME INC" in either kind of list
+        # is the one "Acme Inc".
+        cased_names(rows["name"], field="company"),
         blank_to_null(pl.col("industry")).str.replace_all(r"\s+", " ").alias("industry"),
         blank_to_null(pl.col("external_id")).alias("external_id"),
         blank_to_null(pl.col("domain")).alias("domain_raw"),

@@ -1,12 +1,13 @@
 """Stage 3, normalise: each column to the one form Leadflow stores, as column expressions.
 
 Emails are trimmed and lower-cased, names trimmed and title-cased when typed all in one
-case, countries become ISO 3166-1 alpha-2 codes (from codes and names in several
-languages, `country_code`), dates become datetimes. Phones become E.164 with
-libphonenumber's rules (`contacts.normalise.normalise_phone`), read in the row's country;
-see `normalise_phones` for how a million of them take seconds, not minutes. A value that is
-not understood is left empty and flagged, the row still goes in; a phone or country not
-understood is kept as typed in a custom attribute.
+case (`cased_names`, which the companies import uses for its names too), countries become
+ISO 3166-1 alpha-2 codes (from codes and names in several languages, `country_code`), dates
+become datetimes. Phones become E.164 with libphonenumber's rules
+(`contacts.normalise.normalise_phone`), read in the row's country; see `normalise_phones`
+for how a million of them take seconds, not minutes. A value that is not understood is
+left empty and flagged, the row still goes in; a phone or country not understood is kept
+as typed in a custom attribute.
 """
 
 import functools
@@ -149,6 +150,8 @@ def normalise_countries(raw: pl.Series) -> pl.Series:
 
 
 # Words title-casing would spoil ("CEO" is not "Ceo", "GmbH" not "Gmbh"), put back after it.
+# Company words are legal forms and a few initialisms; any other initialism typed in
+# capitals ("IBM", "KPMG") cannot be told from a word ("ACME") and is title-cased.
 KEPT_WORDS = {
     "job_title": (
         "CEO", "CTO", "CFO", "COO", "CMO", "CIO", "CISO", "CRO", "CPO", "CDO", "VP", "SVP",
@@ -156,30 +159,80 @@ KEPT_WORDS = {
         "of", "and", "for", "the", "in",
     ),
     "company": (
-        "LLC", "LLP", "GmbH", "AG", "KG", "SA", "SAS", "SARL", "SRL", "SpA", "BV", "NV", "PLC",
-        "AB", "AS", "ApS", "Oy", "UK", "USA", "IT", "AI", "and", "of", "the",
+        "LLC", "LLP", "GmbH", "KGaA", "AG", "KG", "SE", "SA", "SAS", "SARL", "SRL", "SpA", "BV",
+        "NV", "PLC", "AB", "ApS", "Oy", "UK", "USA", "IT", "AI", "and", "of", "the",
     ),
 }  # fmt: skip
+# Legal forms that are everyday words as well: a form only as the last word of the name
+# ("Nordic Shipping AS", but "As Good As New Ltd").
+LAST_WORDS = {"company": ("AS",)}
 # Particles a last name keeps in lower case before the rest of it: "VAN DER BERG" is
 # "van der Berg", "DE LA CRUZ" "de la Cruz" (Le, La, Di, Da are mostly capitalised: kept).
 LOWER_PARTICLES = ("van", "von", "der", "den", "de", "du", "del", "dos", "das", "ten", "ter")
 
+# What title-casing gets wrong that a column expression cannot put right (it would change
+# the case of part of a match), mended in Python once per distinct value (`_mended`):
+# English contractions and possessives stay lower case after their apostrophe ("McDonald's",
+# "Owner's Rep", "Don't"; O'Brien, D'Arcy and L'Oréal keep their capital, a word follows
+# theirs), as do ordinals after their digits ("21st Century", "2nd Line Support").
+_CONTRACTION = re.compile(r"(?<=[^\W\d_]['’])(?:S|T|Re|Ll|D|Ve|M)\b")
+_ORDINAL = re.compile(r"(?<=\d)(?:St|Nd|Rd|Th)\b")
+# "Mc" is followed by a capital in a person's name and a company's: "McDonald", "McKinsey".
+_MC = re.compile(r"\bMc([a-z])")
+MC_FIELDS = ("first_name", "last_name", "company")
+# One or two letters each side of an "&" are initials: "AT&T", "P&G", "M&S", "R&D", "M&A".
+_INITIALS = re.compile(r"\b[^\W\d_]{1,2}&[^\W\d_]{1,2}\b")
+INITIALS_FIELDS = ("job_title", "company")
+# The title-cased values one of those may change (a Polars regex: the rest stay in Polars).
+_MENDABLE = r"\p{L}['’]\p{Lu}|\d(?:St|Nd|Rd|Th)\b|\bMc[a-z]|\p{L}&\p{L}"
 
-def _cased(column: str) -> pl.Expr:
-    """Trimmed; title-cased only when typed all in one case ("ANN SMITH", "acme gmbh")."""
-    value = blank_to_null(pl.col(column)).str.replace_all(r"\s+", " ")
-    one_case = (value == value.str.to_uppercase()) | (value == value.str.to_lowercase())
+
+def _title_cased(value: pl.Expr, field: str) -> pl.Expr:
     titled = value.str.to_titlecase()
-    for word in KEPT_WORDS.get(column, ()):
+    for word in KEPT_WORDS.get(field, ()):
         titled = titled.str.replace_all(rf"\b{word.title()}\b", word)
+    for word in LAST_WORDS.get(field, ()):
+        titled = titled.str.replace(rf"\b{word.title()}$", word)
     # The first word of a title stays capitalised even when it is "of" or "the".
     titled = pl.concat_str(titled.str.head(1).str.to_uppercase(), titled.str.slice(1))
-    if column == "last_name":
+    if field == "last_name":
         for particle in LOWER_PARTICLES:  # only before another word: "Van" alone stays
             titled = titled.str.replace_all(rf"\b{particle.title()} ", f"{particle} ")
         for article in ("la", "le", "los", "las"):  # "de la Cruz", "van le Roux"
             titled = titled.str.replace_all(rf"\b(de|du|van) {article.title()} ", f"$1 {article} ")
-    return pl.when(one_case).then(titled).otherwise(value).alias(column)
+    return titled
+
+
+def _mended(name: str, field: str) -> str:
+    name = _CONTRACTION.sub(lambda m: m[0].lower(), name)
+    name = _ORDINAL.sub(lambda m: m[0].lower(), name)
+    if field in MC_FIELDS:
+        name = _MC.sub(lambda m: "Mc" + m[1].upper(), name)
+    if field in INITIALS_FIELDS:
+        name = _INITIALS.sub(lambda m: m[0].upper(), name)
+    return name
+
+
+def cased_names(typed: pl.Series, *, field: str) -> pl.Series:
+    """Names as Leadflow stores them: trimmed, with single spaces, and title-cased by the
+    rules of `field` (one of NAME_FIELDS) where typed all in one case ("ANN SMITH",
+    "acme gmbh", "MCDONALD'S"); a value typed in mixed case ("McDonald", "AT&T Inc") is
+    kept as typed. Each distinct value is worked out once.
+
+    The companies import cases its names as "company" too, so the same company typed in
+    capitals in a contacts list and in a companies list is one company, spelled one way.
+    """
+    cleaned = blank_to_null(pl.lit(typed.cast(pl.String))).str.replace_all(r"\s+", " ")
+    values = pl.select(cleaned).to_series()
+    distinct = pl.DataFrame({"value": values.drop_nulls().unique()})
+    value = pl.col("value")
+    one_case = (value == value.str.to_uppercase()) | (value == value.str.to_lowercase())
+    titled = distinct.select(pl.when(one_case).then(_title_cased(value, field))).to_series()
+    spoilt = titled.filter(titled.str.contains(_MENDABLE)).unique()
+    if not spoilt.is_empty():
+        titled = titled.replace(spoilt, pl.Series([_mended(n, field) for n in spoilt]))
+    stored = distinct.select(pl.coalesce(titled, value)).to_series()
+    return values.replace(distinct["value"], stored).alias(typed.name)
 
 
 def _phone(raw: str, region: str) -> str | None:
@@ -405,19 +458,6 @@ def normalise_emails(raw: pl.Expr) -> pl.Expr:
     return value.str.strip_chars_end(".").str.to_lowercase()  # "ann@x.com." is a typo
 
 
-def _mc_names(names: pl.Series, typed: pl.Series) -> pl.Series:
-    """ "Mcdonald", as title-casing leaves "MCDONALD", is "McDonald": each distinct such
-    name once (the capital after Mc cannot be written as a column expression). Only where
-    `typed` (the cell as typed) was all in one case: "Mcebisi" typed so stays."""
-    spoilt = names.filter(names.str.contains(r"\bMc[a-z]")).unique()
-    if spoilt.is_empty():
-        return names
-    mended = [re.sub(r"\bMc([a-z])", lambda m: "Mc" + m[1].upper(), n) for n in spoilt]
-    fixed = names.replace(spoilt, pl.Series(mended, dtype=pl.String))
-    one_case = (typed == typed.str.to_uppercase()) | (typed == typed.str.to_lowercase())
-    return pl.select(pl.when(one_case).then(fixed).otherwise(names)).to_series().alias(names.name)
-
-
 def _internationalised_domains(emails: pl.Series) -> list[pl.Series]:
     """The email column, and EMAIL_ASCII, as `_domain_forms` gives them: each distinct
     address at an internationalised domain once, the rest as they are (a Python call only for the
@@ -475,10 +515,9 @@ def normalise_contacts(
     country = normalise_countries(raw["country"])
     phones = normalise_phones(raw["phone"], region=region, countries=country)
     read = dates.read_all(frame, ["created_at", "updated_at"])
-    typed = frame.select("first_name", "last_name")
     frame = frame.with_columns(
         normalise_emails(pl.col("email")).alias("email"),
-        *[_cased(c) for c in NAME_FIELDS],
+        *[cased_names(frame[c], field=c) for c in NAME_FIELDS],
         *[blank_to_null(pl.col(c)).alias(c) for c in TEXT_FIELDS],
         phones.alias("phone"),
         (raw["phone"].is_not_null() & phones.is_null()).alias(PHONE_INVALID),
@@ -491,7 +530,6 @@ def normalise_contacts(
     )
     return frame.with_columns(
         *_internationalised_domains(frame["email"]),
-        *[_mc_names(frame[c], typed[c]) for c in ("first_name", "last_name")],
         _kept_as_entered(frame, PHONE_AS_ENTERED, pl.lit(raw["phone"]), PHONE_INVALID),
         _extension(frame, pl.lit(raw["phone"])),
         _kept_as_entered(frame, COUNTRY_AS_ENTERED, pl.lit(raw["country"]), COUNTRY_UNKNOWN),
