@@ -61,7 +61,7 @@ PERSONAL_LIKE = re.compile(r"birth|dob|ssn|soc_sec|social_sec|passport|national"
 def parse_fields(spec: str | None) -> list[Field]:
     """`email,phone,name,attr.postcode,attr.segment:exact` -> Fields (in that order)."""
     fields: list[Field] = []
-    for raw in (spec or DEFAULT_FIELDS).split(","):
+    for raw in (DEFAULT_FIELDS if spec is None else spec).split(","):
         raw = raw.strip()
         if not raw:
             continue
@@ -80,7 +80,7 @@ def parse_fields(spec: str | None) -> list[Field]:
             known = ", ".join(CONTACT_FIELDS)
             raise UnknownField(f"Unknown field {name!r}: use one of {known}, or attr.NAME")
     if not fields:
-        raise UnknownField("No fields to match on")
+        raise UnknownField("No fields to match on: name one or more, as in email,phone,name")
     if len({f.name for f in fields}) != len(fields):
         raise UnknownField("A field is listed twice")
     return fields

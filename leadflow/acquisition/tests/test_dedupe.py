@@ -236,6 +236,10 @@ def test_parse_fields_kinds():
     assert fields["attr.tier"].kind == "exact"
     with pytest.raises(UnknownField):
         parse_fields("email,email")
+    assert [f.name for f in parse_fields(None)] == ["email", "phone", "name", "company", "country"]
+    for nothing in ("", " , "):  # `--fields ''` is a mistake, not the defaults
+        with pytest.raises(UnknownField, match="No fields to match on"):
+            parse_fields(nothing)
 
 
 def test_engine_takes_a_frame_without_the_database():
