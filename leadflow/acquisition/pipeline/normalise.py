@@ -213,17 +213,36 @@ def _mended(name: str, field: str) -> str:
     return name
 
 
+# A company or job title column typed with care (most of its values in mixed case, as a CRM
+# exports them) keeps its values as typed: "IBM", "KPMG" or "SAP SE" there are initialisms,
+# which title-casing cannot tell from a word ("Ibm"), not a list typed in capitals. Names
+# of people are cased value by value: "SMITH" among "Smith"s is a row typed in capitals.
+CAREFUL_FIELDS = ("company", "job_title")
+CAREFUL_SHARE = 0.5
+
+
+def _typed_with_care(values: pl.Series) -> bool:
+    """Whether most of the values with letters that have a case are in mixed case."""
+    upper, lower = values.str.to_uppercase(), values.str.to_lowercase()
+    cased = (upper != lower).fill_null(False)
+    mixed = cased & (values != upper) & (values != lower)
+    return bool(cased.any()) and mixed.sum() >= CAREFUL_SHARE * cased.sum()
+
+
 def cased_names(typed: pl.Series, *, field: str) -> pl.Series:
     """Names as Leadflow stores them: trimmed, with single spaces, and title-cased by the
     rules of `field` (one of NAME_FIELDS) where typed all in one case ("ANN SMITH",
     "acme gmbh", "MCDONALD'S"); a value typed in mixed case ("McDonald", "AT&T Inc") is
-    kept as typed. Each distinct value is worked out once.
+    kept as typed, and so is every company or job title of a column typed with care
+    (`_typed_with_care`: "IBM" among "Acme Ltd"s). Each distinct value is worked out once.
 
     The companies import cases its names as "company" too, so the same company typed in
     capitals in a contacts list and in a companies list is one company, spelled one way.
     """
     cleaned = blank_to_null(pl.lit(typed.cast(pl.String))).str.replace_all(r"\s+", " ")
     values = pl.select(cleaned).to_series()
+    if field in CAREFUL_FIELDS and _typed_with_care(values):
+        return values.alias(typed.name)
     distinct = pl.DataFrame({"value": values.drop_nulls().unique()})
     value = pl.col("value")
     one_case = (value == value.str.to_uppercase()) | (value == value.str.to_lowercase())

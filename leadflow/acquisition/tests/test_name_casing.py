@@ -136,6 +136,19 @@ def test_blanks_become_empty_and_spaces_are_tidied():
     ]  # fmt: skip
 
 
+def test_initialisms_in_a_column_typed_with_care_are_kept_as_typed():
+    # Most companies in mixed case: a CRM's export, whose capitals are meant.
+    crm = pl.Series("company", ["IBM", "Acme Ltd", "KPMG", "Globex GmbH", "SAP SE", "Initech"])
+    assert cased_names(crm, field="company").to_list() == crm.to_list()
+    titles = pl.Series("job_title", ["VP SALES", "Head of Marketing", "Account Executive"])
+    assert cased_names(titles, field="job_title").to_list() == titles.to_list()
+    # A list typed in capitals is still cased; people's names are cased one by one.
+    shouted = pl.Series("company", ["IBM", "ACME LTD", "KPMG", "Initech"])
+    assert cased_names(shouted, field="company").to_list() == ["Ibm", "Acme Ltd", "Kpmg", "Initech"]
+    people = pl.Series("last_name", ["SMITH", "Jones", "Lee"])
+    assert cased_names(people, field="last_name").to_list() == ["Smith", "Jones", "Lee"]
+
+
 # --- One company, whichever kind of list brings it --------------------------------------------
 
 COMPANY_NAMES = ["MCDONALD'S", "at&t", "ACME INC", "globex gmbh", "Initech Ltd"]
