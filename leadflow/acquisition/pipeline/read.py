@@ -19,12 +19,13 @@ import io
 import itertools
 import re
 import threading
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 from unicodedata import east_asian_width
 from xml.etree.ElementTree import iterparse
 
@@ -46,6 +47,11 @@ CHUNK_ROWS = 100_000  # rows per chunk: about 50 MB of a typical list in memory 
 # otherwise swallow the rest of the file into one cell.
 MAX_CELL_BYTES = 1024 * 1024
 COPY_BLOCK = 1024 * 1024
+# The encodings that name no byte order: a file in one starts with a BOM telling it.
+BYTE_ORDER_MARKS = {
+    "utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE),
+    "utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE),
+}
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
 XLSX = "xlsx"  # TableStream.encoding of a workbook
@@ -270,8 +276,18 @@ def _is_western(char: str) -> bool:
 
 
 def guess_code_page(sample: bytes) -> str:
-    """The code page of a sample that is not UTF-8: Windows-1252 unless another is clearly
-    better.
+    """The code page of a sample that is not UTF-8: charset-normalizer tells the script
+    (_script_code_page); when that is Latin, the letters tell which of the Latin code
+    pages a list is saved in (_latin_code_page)."""
+    code_page = _script_code_page(sample)
+    if not _reads_as_latin(sample.decode(code_page, errors="ignore")):
+        return code_page  # Cyrillic, Greek, Chinese, Japanese, Korean...
+    return _latin_code_page(sample)
+
+
+def _script_code_page(sample: bytes) -> str:
+    """How charset-normalizer reads a sample that is not UTF-8: Windows-1252 unless another
+    reading is clearly better.
 
     Bought lists are European or American, saved by Excel on Windows, so cp1252 is what a
     non-UTF-8 list almost always is. charset-normalizer's first guess alone is not to be
@@ -319,6 +335,140 @@ def guess_code_page(sample: bytes) -> str:
         clearly_cjk = inside_latin_words * 4 <= cjk and guess.chaos <= western.chaos
         return guess.encoding if clearly_cjk else WESTERN
     return guess.encoding if guess.chaos < western.chaos else WESTERN
+
+
+# The letters beyond ASCII (lower case) that the languages of each Latin code page write
+# names and places with. Latin-1 is cp1252 less its 0x80-0x9F; ISO-8859-2 has cp1250's
+# letters, 15 of them at other bytes (ISO "ą" is cp1250's "±", cp1250's "ą" is ISO's "š").
+WESTERN_LANGUAGES = {
+    "French": "àâæçéèêëîïôœùûüÿ",
+    "German": "äöüß",
+    "Spanish": "áéíñóúü",
+    "Portuguese": "àáâãçéêíóôõú",
+    "Italian": "àèéìíîòóùú",
+    "Catalan": "àçèéíïòóúü",
+    "Dutch": "áàéèëïóöü",
+    "Danish": "åæøé",
+    "Norwegian": "åæøéèêóòôü",
+    "Swedish": "åäöé",
+    "Finnish": "åäöšž",
+    "Estonian": "äöõüšž",
+    "Icelandic": "áæðéíóöúýþ",
+    "Faroese": "áæðíóøúý",
+}
+CENTRAL_EUROPEAN_LANGUAGES = {
+    "Polish": "ąćęłńóśźż",
+    "Czech": "áčďéěíňóřšťúůýž",
+    "Slovak": "áäčďéíĺľňóôŕšťúýž",
+    "Hungarian": "áéíóöőúüű",
+    "Slovene": "čšž",
+    "Croatian": "čćđšž",
+    "Romanian": "ăâîşţșț",
+    "German": "äöüß",
+}
+CENTRAL = "cp1250"
+LATIN_2 = "iso-8859-2"
+# The candidates for Latin text (_latin_code_page), cp1250 before its ISO twin on a tie.
+LATIN_CODE_PAGES = {
+    WESTERN: WESTERN_LANGUAGES,
+    CENTRAL: CENTRAL_EUROPEAN_LANGUAGES,
+    LATIN_2: CENTRAL_EUROPEAN_LANGUAGES,
+}
+# Signs people type before a word ("¿Qué?", "«Nordic»") or after one ("Acme®", "Nº 5"):
+# on the other side of a letter, they are a letter read in the wrong code page ("Kro¿ek"
+# for "Krożek", "©vec" for "Švec").
+OPENING_SIGNS = frozenset("¡¿«")
+CLOSING_SIGNS = frozenset("»©®™°ªº")
+NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _reads_as_latin(text: str) -> bool:
+    """Most of the text's letters beyond ASCII are Latin ones ("é", "ł", "ġ"), or East Asian
+    characters inside Latin words, which is what accented letters read as Chinese, Japanese
+    or Korean become ("Bia쓾gard"; see _cjk_characters)."""
+    letters = [c for c in NOT_ASCII.findall(text) if c.isalpha() and c not in CLOSING_SIGNS]
+    latin = sum(unicodedata.name(char, "").startswith("LATIN") for char in letters)
+    return 2 * (latin + _cjk_characters(text)[1]) >= len(letters)
+
+
+class Oddities(NamedTuple):
+    """How a reading of a Latin text looks to the people of its code page's languages."""
+
+    signs: int  # kinds of characters none of them writes, or signs inside a word ("£ukasz")
+    mixed_lines: int  # lines whose letters no one language writes all of
+    languages: int  # how many of the languages the whole text needs
+
+
+def _latin_code_page(sample: bytes) -> str:
+    """The Latin code page a sample of Latin text is in: cp1252 unless cp1250 or ISO-8859-2
+    reads it clearly better.
+
+    Each of them decodes almost any bytes, mostly into letters, and on a short list
+    charset-normalizer's measures cannot tell them apart: it found "Łukasz" in ISO-8859-2
+    as good in cp1252 ("£ukasz") or in ISO-8859-14, a code page for Welsh ("Michał" ->
+    "Michaġ"). Other Latin code pages (ISO-8859-14, -13, -10, cp775...) are not what a list
+    of contacts is saved in, so they are not candidates. What tells the three apart is
+    that a letter read in the wrong one becomes a sign inside a word ("£ukasz", "Micha³")
+    or a letter of another language: the Hungarian "Fűzfa, Győr" read as cp1252 is "Fûzfa,
+    Gyõr", French "û" and Portuguese "õ" on one line, where a person's name and town are
+    in one language; "Dvořák" is "Dvoøák" (Faroese, or Danish and Spanish); "Hélène" read
+    as ISO-8859-2 is "Hélčne" (Czech).
+
+    A Central European reading wins with fewer signs and mixed lines (in that order) than
+    cp1252's, or as many and two languages fewer: cp1252 is what a list almost always is,
+    and an international list in cp1252 can need one language more than a misreading of
+    it (Spanish "ú" and Danish "ø" on their own lines are the Czech "ú" and "ř" in
+    ISO-8859-2). Of the two Central European readings the one with fewer oddities wins, a
+    tie going to cp1250 (what Windows saves; where the two read a file alike, either is
+    right).
+    """
+    readings = {}
+    for code_page, languages in LATIN_CODE_PAGES.items():
+        try:
+            readings[code_page] = _oddities(sample.decode(code_page), languages)
+        except UnicodeDecodeError:
+            continue  # cp1252 and cp1250 leave five bytes each undefined
+    central = min((name for name in readings if name != WESTERN), key=readings.__getitem__)
+    if WESTERN not in readings:
+        return central
+    western, other = readings[WESTERN], readings[central]
+    odd, western_odd = (other.signs, other.mixed_lines), (western.signs, western.mixed_lines)
+    if odd < western_odd or (odd == western_odd and other.languages <= western.languages - 2):
+        return central
+    return WESTERN
+
+
+def _oddities(text: str, languages: dict[str, str]) -> Oddities:
+    """The Oddities of `text` to the people of `languages` (name -> alphabet)."""
+    alphabets = [set(alphabet) for alphabet in languages.values()]
+    odd: set[str] = set()
+    every: set[str] = set()
+    mixed_lines = 0
+    for line in text.splitlines():
+        if line.isascii():
+            continue
+        letters = set()
+        for found in NOT_ASCII.finditer(line):
+            char, at = found.group(), found.start()
+            if "\u2000" <= char <= "\u206f":  # dashes, quotes, "…"
+                continue
+            before, after = line[at - 1 : at].isalpha(), line[at + 1 : at + 2].isalpha()
+            if char in OPENING_SIGNS or char in CLOSING_SIGNS:  # "ª" is a letter to Unicode
+                if (before and char in OPENING_SIGNS) or (after and char in CLOSING_SIGNS):
+                    odd.add(char)  # "Kro¿ek", "©vec", "Bucureºti"
+            elif char.isalpha():
+                known = any(char.lower() in alphabet for alphabet in alphabets)
+                (letters if known else odd).add(char.lower())
+            elif before or after:
+                odd.add(char)  # "£ukasz", "Micha³", a C1 control in "\x9cwinoujście"
+        mixed_lines += bool(letters) and not any(letters <= alphabet for alphabet in alphabets)
+        every |= letters
+    needed = 0
+    while every:  # greedily: the language writing most of the letters left, and so on
+        alphabet = max(alphabets, key=lambda alphabet: len(every & alphabet))
+        every -= alphabet
+        needed += 1
+    return Oddities(len(odd), mixed_lines, needed)
 
 
 def _cjk_characters(text: str) -> tuple[int, int]:
@@ -436,7 +586,7 @@ def _csv_chunks(
                 yield _frame(headers, rows, lines, ragged)
                 emitted += len(rows)
                 rows, lines, ragged = [], [], {}
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # a UnicodeDecodeError, or a codec's own complaint
         raise not_encoded() from exc
     except csv.Error as exc:
         if "field larger than field limit" not in str(exc):
@@ -462,24 +612,54 @@ def _not_encoded(path: Path, text_encoding: str, encoding: str) -> UnreadableFil
     """The error for bytes that are not `encoding`, naming the line they are on.
 
     The text layer decodes ahead of the csv reader, so the line is found again here, by
-    decoding the file up to the first bad byte (only on this error path).
+    decoding the file up to the first bad byte (only on this error path). The decoder's
+    error holds the bytes it was decoding, which end where the file has been read to: a
+    character begun in the block before, or a last byte that ends none (an odd byte at
+    the end of a UTF-16 file), is placed by that.
     """
     decoder = codecs.getincrementaldecoder(text_encoding)(errors="strict")
-    line, offset = 1, 0
+    line = 1
     with path.open("rb") as handle:
-        while block := handle.read(COPY_BLOCK):
+        while True:
+            block = handle.read(COPY_BLOCK)
             try:
-                line += decoder.decode(block).count("\n")
+                line += decoder.decode(block, final=not block).count("\n")
             except UnicodeDecodeError as exc:
-                good = block[: max(exc.start, 0)]
+                good = exc.object[: max(exc.start, 0)]
                 line += codecs.decode(good, text_encoding, errors="ignore").count("\n")
-                offset += exc.start
+                offset = handle.tell() - len(exc.object) + exc.start
                 break
-            offset += len(block)
+            except UnicodeError as exc:  # a codec's own complaint, with no byte to name
+                return UnreadableFile(
+                    f"The file cannot be read as {encoding} ({exc}); name the file's "
+                    "encoding with --encoding, e.g. --encoding cp1252."
+                )
+            if not block:
+                offset = handle.tell()  # the reader failed where this decoder does not
+                break
     return UnreadableFile(
         f"The file is not valid {encoding}: line {line} (byte {offset}) has bytes that "
         f"{encoding} does not allow; name the file's encoding with --encoding, e.g. "
         "--encoding cp1252."
+    )
+
+
+def _no_byte_order_mark(encoding: str) -> UnreadableFile:
+    """The error for a file named utf-16 or utf-32, but not starting with a BOM: Python reads
+    those only with one (the stream decoder raises a bare UnicodeError without it)."""
+    family = codecs.lookup(encoding).name
+    return UnreadableFile(
+        f"The file is not valid {encoding}: it does not start with the byte order mark "
+        f"(BOM) {encoding} needs to tell the order of its bytes; name the order with "
+        f"--encoding {family}-le or --encoding {family}-be, or the file's own encoding, "
+        "e.g. --encoding cp1252."
+    )
+
+
+def _not_a_text_encoding(encoding: str) -> UnreadableFile:
+    return UnreadableFile(
+        f"{encoding} is not an encoding a text file is saved in; name the file's encoding "
+        "with --encoding, e.g. --encoding utf-8 or --encoding cp1252."
     )
 
 
@@ -522,7 +702,14 @@ def open_table(
         codec = codecs.lookup(encoding)
     except LookupError as exc:
         raise UnreadableFile(f"Unknown encoding: {encoding}") from exc
-    text = sample.decode(encoding, errors="ignore")
+    try:
+        text = sample.decode(encoding, errors="ignore")
+    except (LookupError, UnicodeError) as exc:
+        # One of Python's codecs for bytes (rot13, base64, zlib) or domain names (idna), or
+        # "undefined": a name --encoding accepts, but no text file is saved in.
+        raise _not_a_text_encoding(encoding) from exc
+    if not sample.startswith(BYTE_ORDER_MARKS.get(codec.name, b"")):
+        raise _no_byte_order_mark(encoding)
     _check_text(text)
     delimiter = delimiter or sniff_delimiter(text.lstrip("\ufeff"))
     if delimiter in {"\\t", "tab"}:
@@ -553,7 +740,7 @@ def open_table(
                 # counts them, so the rows keep the line numbers a person sees in the file.
                 while header is not None and _is_empty_row(header):
                     header = next(reader, None)
-            except UnicodeDecodeError as exc:
+            except UnicodeError as exc:  # see _csv_chunks
                 raise not_encoded() from exc
             except csv.Error as exc:
                 raise UnreadableFile(f"The header line cannot be read: {exc}") from exc
