@@ -711,6 +711,8 @@ def open_table(
     if not sample.startswith(BYTE_ORDER_MARKS.get(codec.name, b"")):
         raise _no_byte_order_mark(encoding)
     _check_text(text)
+    if delimiter == "":  # given, but empty (an unset shell variable): not "sniff it"
+        raise UnreadableFile("The delimiter is empty: give one character, e.g. ';' or 'tab'.")
     delimiter = delimiter or sniff_delimiter(text.lstrip("\ufeff"))
     if delimiter in {"\\t", "tab"}:
         delimiter = "\t"

@@ -96,3 +96,9 @@ def test_a_map_to_an_attribute_without_a_name_is_refused(write_list, target):
             "import", str(write_list(LIST)), "--kind", "contacts", "--map", f"Email={target}"
         )
     assert not Contact.objects.exists()
+
+
+def test_an_empty_delimiter_is_refused_not_sniffed(write_list):
+    with pytest.raises(CommandError, match="The delimiter is empty"):
+        call_command("import", str(write_list(LIST)), "--kind", "contacts", "--delimiter", "")
+    assert not Contact.objects.exists()
