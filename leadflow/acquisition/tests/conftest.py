@@ -1,6 +1,7 @@
 """Import tests write their lists into tmp_path and run the real command end to end."""
 
 import json
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -28,23 +29,21 @@ def write_list(tmp_path):
 
 
 @pytest.fixture
-def run_kind():
-    """`run_kind(path, kind, *args)`: the JSON report of `leadflow import PATH --kind KIND`."""
+def run_json():
+    """`run_json(command, *args)`: what `leadflow COMMAND ARGS --format json` prints, parsed."""
 
-    def run(path: Path, kind: str, *args: str) -> dict:
-        out = []
-
-        class Sink:
-            def write(self, text: str) -> None:
-                out.append(text)
-
-            def flush(self) -> None:
-                pass
-
-        call_command("import", str(path), "--kind", kind, *args, "--format", "json", stdout=Sink())
-        return json.loads("".join(out))
+    def run(command: str, *args: str) -> dict:
+        out = StringIO()
+        call_command(command, *args, "--format", "json", stdout=out)
+        return json.loads(out.getvalue())
 
     return run
+
+
+@pytest.fixture
+def run_kind(run_json):
+    """`run_kind(path, kind, *args)`: the JSON report of `leadflow import PATH --kind KIND`."""
+    return lambda path, kind, *args: run_json("import", str(path), "--kind", kind, *args)
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """`leadflow undo --import N | --merge N`: the screens' undo, from the command line."""
 
-import json
-
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -13,28 +11,14 @@ from leadflow.contacts.tests.factories import ContactFactory
 pytestmark = pytest.mark.django_db
 
 
-def _undo(*args) -> dict:
-    out = []
-
-    class Sink:
-        def write(self, text: str) -> None:
-            out.append(text)
-
-        def flush(self) -> None:
-            pass
-
-    call_command("undo", *args, "--format", "json", stdout=Sink())
-    return json.loads("".join(out))
-
-
-def test_an_import_is_undone_and_a_second_undo_is_refused(write_list, run_import):
+def test_an_import_is_undone_and_a_second_undo_is_refused(write_list, run_import, run_json):
     ann = ContactFactory(email="ann@x.com", first_name="Ann", job_title="")
     report = run_import(
         write_list("Email,Job Title\nann@x.com,CTO\nbo@x.com,\n"), "--on-duplicate", "merge"
     )
     assert (report["created"], report["merged"]) == (1, 1)
 
-    undone = _undo("--import", str(report["job_id"]))
+    undone = run_json("undo", "--import", str(report["job_id"]))
 
     assert (undone["import_id"], undone["deleted"], undone["restored"]) == (
         report["job_id"],
@@ -48,13 +32,13 @@ def test_an_import_is_undone_and_a_second_undo_is_refused(write_list, run_import
         call_command("undo", "--import", str(report["job_id"]))
 
 
-def test_a_merge_is_undone_and_the_contact_comes_back():
+def test_a_merge_is_undone_and_the_contact_comes_back(run_json):
     ann = ContactFactory(email="ann@x.com", first_name="Ann")
     copy = ContactFactory(email="ann@y.com", first_name="Ann")
     merge = merge_contacts(survivor=ann, duplicate=copy, actor=None)
     assert not Contact.objects.filter(pk=copy.pk).exists()
 
-    undone = _undo("--merge", str(merge.pk))
+    undone = run_json("undo", "--merge", str(merge.pk))
 
     assert (undone["survivor_id"], undone["duplicate_id"]) == (ann.pk, copy.pk)
     assert Contact.objects.get(pk=copy.pk).email == "ann@y.com"
