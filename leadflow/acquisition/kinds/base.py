@@ -38,7 +38,6 @@ from leadflow.errors import LeadflowError
 
 DUPLICATE_POLICIES = tuple(DuplicatePolicy.values)
 REJECT_EXAMPLES = 5
-BATCH_SIZE = 1000
 
 # `progress(total)` may return a callback told how many rows each batch loaded.
 Progress = Callable[[int], None]

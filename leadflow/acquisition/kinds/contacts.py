@@ -26,6 +26,7 @@ from leadflow.acquisition.kinds.base import (
     Progress,
     by_count,
     date_orders,
+    ensure_vendors,
     missing_names,
     record_rejects,
     rejects_path,
@@ -356,9 +357,9 @@ def _prepare_targets(state: ContactsRun) -> None:
     """The vendor and the default channel and campaign named by the options."""
     options, report, targets = state.job_run.options, state.job_run.report, state.targets
     if options.vendor:
-        targets.vendor, created = load.ensure_vendor(options.vendor)
-        if created:
-            report.vendors_created = [targets.vendor.name]
+        name = options.vendor.strip()
+        vendors, report.vendors_created = ensure_vendors([name])
+        targets.vendor = vendors[name.casefold()]
     if options.channel:
         _add_channels(state, {options.channel})
         targets.default_channel = targets.channels.get(options.channel.casefold())

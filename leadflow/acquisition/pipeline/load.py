@@ -62,16 +62,6 @@ def _as_of(frame: pl.DataFrame, naive_now: datetime) -> pl.Expr:
     return pl.min_horizontal(pl.col("updated_at").cast(pl.Datetime("us")), now)
 
 
-def ensure_vendor(name: str) -> tuple[Vendor, bool]:
-    """The vendor of this name in any case ("LISTCO" is ListCo, so a list's cost is not
-    split over two vendors), the one spelled exactly if there are several; else a new one."""
-    name = name.strip()
-    same = sorted(Vendor.objects.filter(name__iexact=name), key=lambda v: (v.name != name, v.pk))
-    if same:
-        return same[0], False
-    return Vendor.objects.create(name=name), True
-
-
 def ensure_channels(names: set[str]) -> tuple[dict[str, Channel], list[str]]:
     """Channels by name, the missing ones created; returns them and the names created."""
     found = {c.name.casefold(): c for c in Channel.objects.filter(name__in=names)}
